@@ -1,0 +1,577 @@
+"""The estimator core shared by every skvae model.
+
+``BaseAutoencoder`` holds everything that is not a network or a loss: input
+validation, device choice, the seeded training loop with validation split and
+early stopping, batched inference, the outlier-detection API and pickling. A
+model subclass only declares its parameters and builds its torch module (see
+``_models.py``) in ``_build_module``.
+"""
+
+import math
+import sys
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from tqdm.auto import tqdm
+
+from ._images import check_image_array, flatten_images, resolve_image_shape
+from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": lambda params, **kw: torch.optim.SGD(
+        params, momentum=0.9, nesterov=True, **kw
+    ),
+}
+
+# rows x features handled per forward pass at inference time (about 16 MB)
+_INFERENCE_ELEMENTS = 2**22
+
+CONV_CONSTRAINTS = {
+    "image_shape": [None, tuple, list],
+    "channels": ["array-like"],
+    "kernel_size": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+def resolve_device(device):
+    """The ``torch.device`` for the ``device`` parameter, or a clear ValueError."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', "
+            f"'cuda' or 'cuda:N'."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available "
+                f"to this torch build ({torch.__version__}); use device='cpu' "
+                f"or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested, but MPS is not available.")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'mps'."
+        )
+    return resolved
+
+
+@contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch for reproducible training without touching the caller's RNG."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _positive_ints(value, name, allow_empty):
+    """``value`` as a tuple of positive ints (an int alone is a 1-tuple)."""
+    sizes = (value,) if isinstance(value, Integral) else tuple(value)
+    if not all(isinstance(s, Integral) and s >= 1 for s in sizes) or (
+        not sizes and not allow_empty
+    ):
+        raise ValueError(
+            f"{name} must be a sequence of positive integers, got {value!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def _to_cpu(obj):
+    """``obj`` with every tensor inside (dicts, lists) moved to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+class BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseEstimator
+):
+    """Base class of skvae's estimators. Not for direct use."""
+
+    _parameter_constraints = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean", StrOptions({"auto"})],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # True for models that read X as images (conv backbone)
+    _image_input = False
+
+    # ---- hooks for the models -------------------------------------------------
+
+    def _build_module(self, n_features):
+        """The untrained torch model for rows of ``n_features`` values."""
+        raise NotImplementedError
+
+    def _loss_weights(self, epoch):
+        """Keyword arguments of ``module.loss`` for the given (0-based) epoch."""
+        return {}
+
+    def _annealing_epochs(self):
+        """Leading epochs whose objective differs from the final one.
+
+        Early stopping ignores them: their scores are not comparable.
+        """
+        return 0
+
+    def _check_values(self, X):
+        """Model-specific checks of the values of a validated ``X``."""
+
+    # ---- scikit-learn API -----------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the model on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Image models also take ``(n_samples, height,
+            width[, channels])`` arrays.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        fresh = not (self.warm_start and hasattr(self, "module_"))
+        X = self._validate_X(X, reset=fresh)
+        if fresh:
+            self._rng = check_random_state(self.random_state)
+        train, val = self._split(X)
+        self._train(X, train, val, self.epochs, fresh)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one pass over ``X``, keeping what was learned before.
+
+        Use it to train on data that arrives in chunks. There is no
+        validation split and no early stopping; ``offset_`` is recomputed
+        on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        fresh = not hasattr(self, "module_")
+        X = self._validate_X(X, reset=fresh)
+        if fresh:
+            self._rng = check_random_state(self.random_state)
+        self._train(X, X, None, 1, fresh)
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` into the latent space (posterior means, deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+            The latent codes.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._forward(self.module_.embed, X)
+
+    def inverse_transform(self, X):
+        """Decode latent codes back into data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent codes, for example the output of ``transform``.
+
+        Returns
+        -------
+        X_decoded : ndarray of shape (n_samples, n_features)
+            The decoder's mean for each code (flattened images for image
+            models).
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__} decodes "
+                f"codes of latent_dim={self.latent_dim}; pass the output of transform."
+            )
+        return self._forward(self.module_.decode, Z)
+
+    def score_samples(self, X):
+        """Per-sample score: higher means more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The model's score for each sample (see the class docstring for
+            its exact definition). Deterministic for a fitted model.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_values(X)
+        return self._forward(self.module_.score, X)
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The average score, higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to rate.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Shifted scores; the ``contamination`` share of the training data
+            lies below zero.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each sample as inlier (+1) or outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    @property
+    def _n_features_out(self):
+        return self.latent_dim
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ---- input ----------------------------------------------------------------
+
+    def _validate_X(self, X, reset):
+        """Validated float ``X``; image arrays are flattened for image models."""
+        array_shape = None
+        if self._image_input:
+            X, array_shape = flatten_images(X)
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if not self._image_input:
+            return X
+        if reset:
+            self.image_shape_ = resolve_image_shape(
+                self.image_shape, array_shape, X.shape[1]
+            )
+        else:
+            check_image_array(array_shape, self.image_shape_)
+        return X
+
+    def _split(self, X):
+        """Training and validation parts of ``X`` (validation is None if off)."""
+        n_samples = X.shape[0]
+        if self.validation_fraction == 0:
+            return X, None
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val >= n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training "
+                f"sample with n_samples={n_samples}; pass more samples or set "
+                f"validation_fraction=0."
+            )
+        order = self._rng.permutation(n_samples)
+        return X[order[n_val:]], X[order[:n_val]]
+
+    def _backbone(self, n_features, code_dim):
+        """Encoder and decoder networks as set by the architecture parameters."""
+        hidden = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes", True)
+        common = dict(
+            activation=self.activation,
+            dropout=self.dropout,
+            batch_norm=self._batch_norm(),
+        )
+        if not self._image_input:
+            return mlp_backbone(n_features, code_dim, hidden, **common)
+        if self.kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd so that each block exactly halves the "
+                f"image, got kernel_size={self.kernel_size}."
+            )
+        channels = _positive_ints(self.channels, "channels", False)
+        return conv_backbone(
+            self.image_shape_, code_dim, channels, self.kernel_size, hidden, **common
+        )
+
+    def _batch_norm(self):
+        """``batch_norm`` with 'auto' resolved: on for conv backbones only."""
+        return self._image_input if self.batch_norm == "auto" else self.batch_norm
+
+    # ---- training -------------------------------------------------------------
+
+    def _make_optimizer(self):
+        return OPTIMIZERS[self.optimizer](
+            self.module_.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+        )
+
+    def _start(self, X, device):
+        """Build a fresh module and reset the training record."""
+        module = self._build_module(X.shape[1]).to(device)
+        module.initialise(torch.as_tensor(X, device=device))
+        self.module_ = module
+        self._optimizer = self._make_optimizer()
+        self.device_ = str(device)
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.validation_fraction > 0 else None
+
+    def _train(self, X, train, val, epochs, fresh):
+        """Run ``epochs`` passes over ``train``, then set ``offset_`` from ``X``."""
+        min_batch = 2 if self._batch_norm() else 1
+        if train.shape[0] < min_batch:
+            raise ValueError(
+                f"Batch normalisation needs at least 2 training samples, got "
+                f"n_samples={train.shape[0]}; pass more samples or batch_norm=False."
+            )
+        self._check_values(X)
+        device = resolve_device(self.device) if fresh else torch.device(self.device_)
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        with _seeded_torch(seed, device):
+            train_t = torch.as_tensor(_float32(train), device=device)
+            if fresh:
+                self._start(train_t, device)
+            val_t = (
+                None if val is None else torch.as_tensor(_float32(val), device=device)
+            )
+            try:
+                self._run_epochs(train_t, val_t, epochs, min_batch)
+            finally:  # whatever stopped training, the model stays consistent
+                scores = self._forward(self.module_.score, X)
+                self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+
+    def _run_epochs(self, train, val, epochs, min_batch):
+        module, optimizer = self.module_, self._optimizer
+        n_samples = train.shape[0]
+        batch_size = min(self.batch_size, n_samples)
+        best, best_state, stale = -np.inf, None, 0
+        keep_best = self.early_stopping and val is not None
+        bar = tqdm(range(epochs), disable=self.verbose < 1, unit="epoch", leave=False)
+        for _ in bar:
+            good_state = _clone_state(module)
+            weights = self._loss_weights(self.n_iter_)
+            module.train()
+            total = torch.zeros((), device=train.device)
+            order = torch.randperm(n_samples, device=train.device)
+            # a lone leftover sample cannot be batch-normalised; it is left out
+            # of this epoch only (the order is new each epoch)
+            n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
+            for start in range(0, n_used, batch_size):
+                batch = train[order[start : min(start + batch_size, n_used)]]
+                loss = module.loss(batch, **weights)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * batch.shape[0]
+            epoch_loss = (total / n_used).item()  # the epoch's only host sync
+            module.eval()
+            if not math.isfinite(epoch_loss):
+                self._diverged(good_state)
+            self.n_iter_ += 1
+            self.loss_curve_.append(epoch_loss)
+            if val is not None:
+                metric = self._mean_score(val)
+                self.validation_scores_.append(metric)
+            else:
+                metric = -epoch_loss
+            self._report(bar, epoch_loss, val is not None)
+            if self.n_iter_ <= self._annealing_epochs():
+                continue
+            if metric > best + self.tol:
+                best, stale = metric, 0
+                if keep_best:
+                    best_state = _clone_state(module)
+            else:
+                stale += 1
+            if self.early_stopping and stale >= self.n_iter_no_change:
+                break
+        bar.close()
+        if best_state is not None:
+            module.load_state_dict(best_state)
+
+    def _diverged(self, good_state):
+        """Restore the weights from before the failed epoch and raise."""
+        self.module_.load_state_dict(good_state)
+        self._optimizer = self._make_optimizer()
+        raise FloatingPointError(
+            f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}. "
+            f"The weights from before that epoch were restored. Likely causes: "
+            f"learning_rate={self.learning_rate} is too large, or the inputs are "
+            f"not scaled (try StandardScaler or MinMaxScaler)."
+        )
+
+    def _report(self, bar, epoch_loss, validating):
+        """Progress: postfix of the bar (verbose=1), a line per epoch (verbose=2)."""
+        if self.verbose < 1:
+            return
+        line = {"loss": epoch_loss}
+        if validating:
+            line["validation score"] = self.validation_scores_[-1]
+        bar.set_postfix({k.split()[0]: f"{v:.4g}" for k, v in line.items()})
+        if self.verbose >= 2:
+            text = ", ".join(f"{k} {v:.4f}" for k, v in line.items())
+            bar.write(f"epoch {self.n_iter_}: {text}", file=sys.stderr)
+
+    # ---- inference ------------------------------------------------------------
+
+    def _chunk_size(self):
+        return max(self.batch_size, _INFERENCE_ELEMENTS // self.n_features_in_)
+
+    def _mean_score(self, X_t):
+        """Mean score of a tensor already on the device (validation)."""
+        with torch.inference_mode():
+            chunks = X_t.split(self._chunk_size())
+            return float(torch.cat([self.module_.score(c) for c in chunks]).mean())
+
+    def _forward(self, fn, X):
+        """``fn`` applied to the rows of ``X`` in chunks on the model's device.
+
+        The result is a numpy array of ``X``'s float dtype.
+        """
+        device = torch.device(self.device_)
+        X_t = torch.as_tensor(_float32(X))
+        with torch.inference_mode():
+            out = [fn(c.to(device)).cpu() for c in X_t.split(self._chunk_size())]
+        return torch.cat(out).numpy().astype(X.dtype, copy=False)
+
+    # ---- persistence ----------------------------------------------------------
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: object's is the live __dict__
+        if "module_" in state:
+            state["module_"] = _to_cpu(self.module_.state_dict())
+            state["_optimizer"] = _to_cpu(self._optimizer.state_dict())
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.pop("module_", None)
+        optimizer_state = state.pop("_optimizer", None)
+        super().__setstate__(state)
+        if module_state is None:
+            return
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This model was fitted on {self.device_}, which is not available "
+                f"here; it is loaded on the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = torch.device("cpu")
+            self.device_ = "cpu"
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights
+            self.module_ = self._build_module(self.n_features_in_)
+        self.module_.load_state_dict(module_state)
+        self.module_.to(device).eval()
+        self._optimizer = self._make_optimizer()
+        self._optimizer.load_state_dict(optimizer_state)
+
+
+def _float32(X):
+    """``X`` as a C-contiguous, writable float32 array (no copy when it is one)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return X if X.flags.writeable else X.copy()
+
+
+def _clone_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}

@@ -1,0 +1,158 @@
+"""Parameter and attribute docs shared by the estimators' docstrings.
+
+A class docstring names a fragment as ``%(name)s``; ``fill_doc`` fills it in,
+so that one parameter is documented once and reads the same everywhere.
+"""
+
+_FRAGMENTS = {
+    "dense_parameters": """\
+    hidden_layer_sizes : tuple of int, default=%(hidden_default)s
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        An empty tuple gives a linear encoder and decoder.
+
+    activation : {'relu', 'leaky_relu', 'elu', 'gelu', 'selu', 'silu', \
+'tanh', 'sigmoid'}, default='relu'
+        Activation after every hidden layer.
+
+    dropout : float in [0, 1), default=0.0
+        Dropout rate after every hidden layer (channel dropout after
+        convolutions).
+
+    batch_norm : bool or 'auto', default=%(batch_norm_default)s
+        Batch normalisation before every activation. 'auto' uses it in
+        convolutional backbones, where it speeds up training markedly, and
+        not in dense ones, where it does not help. Training with it needs at
+        least two samples.""",
+    "conv_parameters": """\
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the images,
+        channels last, each row of ``X`` being one flattened image. ``None``
+        takes the shape of a 3-D/4-D ``X``, or else assumes square
+        single-channel images (784 features -> 28x28). One entry may be -1,
+        inferred from the number of features as in ``numpy.reshape``:
+        ``(1, -1)`` treats each row as a 1-D signal.
+
+    channels : tuple of int, default=(32, 64)
+        Output channels of the encoder's convolution blocks. Each block
+        halves height and width (rounding up); the decoder mirrors them
+        with transposed convolutions, so any image size works.
+
+    kernel_size : int, default=3
+        Odd side length of the convolution kernels.""",
+    "vae_parameters": """\
+    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
+        Decoder distribution ``p(x|z)``. 'gaussian' learns one variance per
+        feature (floored at 1e-3 of the data's standard deviation);
+        'bernoulli' needs ``X`` in [0, 1] (scale with ``MinMaxScaler``) and
+        suits pixel intensities.
+
+    beta : float, default=1.0
+        Weight of the KL term in the training loss (beta-VAE). Scores
+        always use the true ELBO, that is weight 1.
+
+    kl_warmup_epochs : int, default=10
+        KL annealing: number of epochs over which the KL weight rises
+        linearly to ``beta``, reaching it in the last of them. Annealing
+        keeps the latent space from collapsing before the decoder has
+        learned to use it (on small data sets without it, a Bernoulli VAE
+        often settles on codes that carry no information). Epochs count
+        ``partial_fit`` calls too; 0 switches annealing off.
+
+    kl_warmup_delay : int, default=0
+        Epochs with KL weight 0 before the rise starts (pure
+        reconstruction training). Early stopping only starts counting
+        once the weight has reached ``beta``.""",
+    "training_parameters": """\
+    epochs : int, default=50
+        Maximum number of passes over the training data.
+
+    batch_size : int, default=128
+        Samples per gradient step; capped at the number of training samples.
+
+    learning_rate : float, default=1e-3
+        Step size of the optimizer.
+
+    optimizer : {'adam', 'adamw', 'rmsprop', 'sgd'}, default='adam'
+        Optimisation algorithm ('sgd' uses Nesterov momentum 0.9).
+
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for 'adamw').
+
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the training data held out to compute
+        ``validation_scores_`` after each epoch and to early-stop on. 0
+        trains on all data; early stopping then watches the training loss.
+
+    early_stopping : bool, default=True
+        Stop when the validation score (or, without validation, the
+        training loss) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs. With validation, the weights of the
+        best epoch are restored.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    tol : float, default=1e-4
+        Minimum improvement (nats per sample for scores) that resets the
+        patience.
+
+    contamination : float in (0, 0.5], default=0.1
+        Expected share of outliers in the training data; sets ``offset_``
+        so that ``predict`` flags that share of the training samples.
+
+    device : str, default='auto'
+        Torch device: 'auto' (CUDA when available, else CPU), 'cpu',
+        'cuda', 'cuda:N' or 'mps'. An unavailable device is an error.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, noise and the validation
+        split. An int gives identical models on the CPU; torch's global
+        random state is left as it was.
+
+    verbose : int, default=0
+        0 is quiet, 1 shows a progress bar with the current loss, 2 also
+        prints a line per epoch.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the current model instead of
+        starting a new one.""",
+    "fitted_attributes": """\
+    module_ : torch.nn.Module
+        The trained network (for advanced use; the estimator's methods take
+        and return numpy arrays).
+
+    device_ : str
+        Device the model lives on.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when ``X`` has string
+        column names.
+
+    loss_curve_ : list of float
+        Mean training loss per sample of each epoch, in nats for the VAEs.
+
+    validation_scores_ : list of float or None
+        Mean ``score_samples`` on the validation split after each epoch,
+        None when ``validation_fraction=0``.
+
+    n_iter_ : int
+        Number of epochs trained (``partial_fit`` calls included).
+
+    offset_ : float
+        ``decision_function = score_samples - offset_``; the
+        ``contamination`` quantile of the training scores.""",
+}
+
+
+def fill_doc(**defaults):
+    """Class decorator: fill the fragments, with ``defaults``, into the docstring."""
+    fragments = {name: text % defaults for name, text in _FRAGMENTS.items()}
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__ % fragments
+        return cls
+
+    return decorate

@@ -1,0 +1,146 @@
+"""Backbones: the encoder and decoder networks the models are built from.
+
+A backbone is a pair ``(encoder, decoder)`` that works on flat data rows:
+the encoder maps ``(n, n_features)`` to ``(n, encoder.out_features)`` and the
+decoder maps ``(n, code_dim)`` to ``(n, n_features)`` raw outputs. Models
+(see ``_models.py``) add their latent heads and loss on top, so every model
+works with every backbone.
+"""
+
+import math
+
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "selu": nn.SELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def _block(layer, n_out, activation, dropout, batch_norm, image=False):
+    """``layer`` followed by [batch norm], activation and [dropout]."""
+    norm, drop = (
+        (nn.BatchNorm2d, nn.Dropout2d) if image else (nn.BatchNorm1d, nn.Dropout)
+    )
+    layers = [layer]
+    if batch_norm:
+        layers.append(norm(n_out))
+    layers.append(ACTIVATIONS[activation]())
+    if dropout > 0:
+        layers.append(drop(dropout))
+    return layers
+
+
+def _dense_stack(sizes, activation, dropout, batch_norm):
+    """Hidden blocks ``sizes[0] -> sizes[1] -> ...``, each with its activation."""
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += _block(nn.Linear(n_in, n_out), n_out, activation, dropout, batch_norm)
+    return nn.Sequential(*layers)
+
+
+class _Encoder(nn.Sequential):
+    """A ``Sequential`` that knows the width of its output."""
+
+    def __init__(self, *layers, out_features):
+        super().__init__(*layers)
+        self.out_features = out_features
+
+
+def mlp_backbone(
+    n_features, code_dim, hidden_layer_sizes, activation, dropout, batch_norm
+):
+    """Dense encoder ``n_features -> hidden...`` and its mirror image decoder."""
+    hidden = list(hidden_layer_sizes)
+    encoder = _Encoder(
+        *_dense_stack([n_features] + hidden, activation, dropout, batch_norm),
+        out_features=hidden[-1] if hidden else n_features,
+    )
+    up = [code_dim] + hidden[::-1]
+    decoder = nn.Sequential(
+        *_dense_stack(up, activation, dropout, batch_norm),
+        nn.Linear(up[-1], n_features),
+    )
+    return encoder, decoder
+
+
+def downsampled_sizes(size, n_blocks):
+    """Spatial sizes after each stride-2 block with odd kernel and 'same' padding."""
+    sizes = [size]
+    for _ in range(n_blocks):
+        sizes.append(math.ceil(sizes[-1] / 2))
+    return sizes
+
+
+class _ToImage(nn.Module):
+    """Flat channels-last rows ``(n, h*w*c)`` -> torch images ``(n, c, h, w)``."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        h, w, c = self.shape
+        return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+
+
+class _ToRows(nn.Module):
+    """Torch images ``(n, c, h, w)`` -> flat channels-last rows ``(n, h*w*c)``."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def conv_backbone(
+    image_shape,
+    code_dim,
+    channels,
+    kernel_size,
+    hidden_layer_sizes,
+    activation,
+    dropout,
+    batch_norm,
+):
+    """Strided conv encoder and transposed-conv decoder for ``(h, w, c)`` images.
+
+    Each encoder block halves height and width (rounding up); each decoder
+    block doubles them back, with an ``output_padding`` chosen per block so
+    that any image size, odd or even, is restored exactly.
+    """
+    h, w, c = image_shape
+    pad = kernel_size // 2
+    heights = downsampled_sizes(h, len(channels))
+    widths = downsampled_sizes(w, len(channels))
+    flat = channels[-1] * heights[-1] * widths[-1]
+    hidden = list(hidden_layer_sizes)
+
+    enc = [_ToImage(image_shape)]
+    for n_in, n_out in zip([c] + list(channels[:-1]), channels):
+        conv = nn.Conv2d(n_in, n_out, kernel_size, stride=2, padding=pad)
+        enc += _block(conv, n_out, activation, dropout, batch_norm, image=True)
+    enc.append(nn.Flatten())
+    enc += _dense_stack([flat] + hidden, activation, dropout, batch_norm)
+    encoder = _Encoder(*enc, out_features=hidden[-1] if hidden else flat)
+
+    dec = list(
+        _dense_stack(
+            [code_dim] + hidden[::-1] + [flat], activation, dropout, batch_norm
+        )
+    )
+    dec.append(nn.Unflatten(1, (channels[-1], heights[-1], widths[-1])))
+    ups = list(channels[::-1]) + [channels[0]]
+    for i, (n_in, n_out) in enumerate(zip(ups[:-1], ups[1:])):
+        level = len(channels) - 1 - i  # decoder block i restores level `level`
+        out_pad = (1 - heights[level] % 2, 1 - widths[level] % 2)
+        conv = nn.ConvTranspose2d(
+            n_in, n_out, kernel_size, stride=2, padding=pad, output_padding=out_pad
+        )
+        dec += _block(conv, n_out, activation, dropout, batch_norm, image=True)
+    dec += [nn.Conv2d(channels[0], c, kernel_size, padding=pad), _ToRows()]
+    return encoder, nn.Sequential(*dec)

@@ -1,0 +1,53 @@
+"""Shared data and small, fast estimator configurations for the tests."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skvae import VAE, ConvVAE, DenoisingAE
+
+# small networks and few epochs: each fit takes well under a second
+FAST = dict(epochs=3, batch_size=64, random_state=0)
+
+
+def fast_estimators():
+    """One instance per model and backbone, as small as still meaningful."""
+    return [
+        VAE(hidden_layer_sizes=(32,), **FAST),
+        ConvVAE(channels=(4, 8), hidden_layer_sizes=(16,), **FAST),
+        DenoisingAE(latent_dim=4, hidden_layer_sizes=(32,), **FAST),
+        DenoisingAE(
+            latent_dim=4,
+            architecture="conv",
+            channels=(4, 8),
+            hidden_layer_sizes=(16,),
+            **FAST,
+        ),
+    ]
+
+
+def estimator_id(est):
+    arch = getattr(est, "architecture", "")
+    return type(est).__name__ + (f"-{arch}" if arch else "")
+
+
+all_estimators = pytest.mark.parametrize(
+    "estimator", fast_estimators(), ids=estimator_id
+)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's 8x8 digits scaled to [0, 1], as (X, y)."""
+    data = load_digits()
+    return data.data / 16.0, data.target
+
+
+@pytest.fixture(scope="session")
+def digits_split(digits):
+    """Train/test split of the digits: (X_train, X_test, y_train, y_test)."""
+    X, y = digits
+    rng = np.random.RandomState(0)
+    order = rng.permutation(len(X))
+    train, test = order[:1400], order[1400:]
+    return X[train], X[test], y[train], y[test]

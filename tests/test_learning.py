@@ -1,0 +1,147 @@
+"""The models really learn: quality on scikit-learn's 8x8 digits, in seconds."""
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import KNeighborsClassifier
+
+from skvae import VAE, ConvVAE, DenoisingAE
+
+
+def reconstruction_mse(model, X):
+    return np.mean((model.inverse_transform(model.transform(X)) - X) ** 2)
+
+
+def n_parameters(model):
+    return sum(p.numel() for p in model.module_.parameters())
+
+
+def knn_accuracy(Z_train, y_train, Z_test, y_test):
+    return KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
+
+
+@pytest.fixture(scope="module")
+def vae(digits_split):
+    return VAE(epochs=30, random_state=0).fit(digits_split[0])
+
+
+@pytest.fixture(scope="module")
+def untrained_vae(digits_split):
+    # one step with a negligible learning rate: the initial network, which
+    # already decodes every code to the mean digit (the best constant guess)
+    return VAE(epochs=1, learning_rate=1e-9, random_state=0).fit(digits_split[0])
+
+
+def test_vae_reconstructs_held_out_digits(vae, untrained_vae, digits_split):
+    X_test = digits_split[1]
+    trained = reconstruction_mse(vae, X_test)
+    assert trained < 0.5 * reconstruction_mse(untrained_vae, X_test)
+    assert vae.score(X_test) > untrained_vae.score(X_test) + 20  # nats
+
+
+def test_vae_codes_beat_pca_codes(vae, digits_split):
+    # 2-D VAE codes keep more of the digit identity than 2-D PCA
+    X_train, X_test, y_train, y_test = digits_split
+    pca = PCA(2).fit(X_train)
+    vae_acc = knn_accuracy(
+        vae.transform(X_train), y_train, vae.transform(X_test), y_test
+    )
+    pca_acc = knn_accuracy(
+        pca.transform(X_train), y_train, pca.transform(X_test), y_test
+    )
+    assert vae_acc > pca_acc + 0.05
+
+
+def test_digits_score_higher_than_noise(vae, digits_split):
+    X_test = digits_split[1]
+    noise = np.random.RandomState(0).rand(len(X_test), 64)
+    digits_scores, noise_scores = vae.score_samples(X_test), vae.score_samples(noise)
+    labels = np.r_[np.ones(len(X_test)), np.zeros(len(noise))]
+    assert roc_auc_score(labels, np.r_[digits_scores, noise_scores]) > 0.99
+    assert np.mean(vae.predict(noise) == -1) > 0.95
+    assert np.mean(vae.predict(X_test) == 1) > 0.8
+
+
+def test_bernoulli_vae_learns_pixels_in_unit_range(digits_split):
+    X_train, X_test = digits_split[:2]
+    vae = VAE(likelihood="bernoulli", epochs=30, random_state=0).fit(X_train)
+    untrained = VAE(
+        likelihood="bernoulli", epochs=1, learning_rate=1e-9, random_state=0
+    )
+    untrained.fit(X_train)
+    assert reconstruction_mse(vae, X_test) < 0.65 * reconstruction_mse(
+        untrained, X_test
+    )
+    decoded = vae.inverse_transform(vae.transform(X_test))
+    assert decoded.min() >= 0 and decoded.max() <= 1
+
+
+def test_conv_vae_matches_a_dense_vae_of_the_same_size(vae, digits_split):
+    X_train, X_test = digits_split[:2]
+    conv = ConvVAE(
+        channels=(16, 32), hidden_layer_sizes=(64,), epochs=30, random_state=0
+    )
+    conv.fit(X_train)
+    dense = VAE(hidden_layer_sizes=(200,), epochs=30, random_state=0).fit(X_train)
+    assert abs(n_parameters(conv) - n_parameters(dense)) < 0.1 * n_parameters(dense)
+    untrained = ConvVAE(
+        channels=(16, 32),
+        hidden_layer_sizes=(64,),
+        epochs=1,
+        learning_rate=1e-9,
+        random_state=0,
+    ).fit(X_train)
+    conv_mse = reconstruction_mse(conv, X_test)
+    assert conv_mse < 0.6 * reconstruction_mse(untrained, X_test)
+    assert conv_mse <= reconstruction_mse(dense, X_test)
+
+
+def test_conv_vae_samples_are_images_in_the_data_range(digits_split):
+    X_train = digits_split[0]
+    images = X_train.reshape(-1, 8, 8)
+    for likelihood in ("bernoulli", "gaussian"):
+        vae = ConvVAE(
+            channels=(8, 16),
+            hidden_layer_sizes=(32,),
+            likelihood=likelihood,
+            epochs=10,
+            random_state=0,
+        ).fit(images)
+        new = vae.sample(50, random_state=0)
+        assert new.shape == (50, 64)
+        if likelihood == "bernoulli":
+            assert new.min() >= 0 and new.max() <= 1
+        else:  # the Gaussian mean is unbounded, but learned to stay in range
+            assert np.mean((new > -0.1) & (new < 1.1)) > 0.99
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_pepper"])
+def test_denoising_removes_noise(architecture, noise, digits_split):
+    X_train, X_test = digits_split[:2]
+    level = 0.2
+    dae = DenoisingAE(
+        architecture=architecture,
+        channels=(16, 32),
+        noise=noise,
+        noise_level=level,
+        epochs=15,
+        random_state=0,
+    ).fit(X_train)
+    rng = np.random.RandomState(1)
+    if noise == "gaussian":
+        noisy = X_test + rng.normal(0, level, X_test.shape)
+    else:
+        hit = rng.rand(*X_test.shape) < level
+        fill = 0.0 if noise == "masking" else rng.rand(*X_test.shape) < 0.5
+        noisy = np.where(hit, fill, X_test)
+    noisy_error = np.mean((noisy - X_test) ** 2)
+    assert np.mean((dae.denoise(noisy) - X_test) ** 2) < 0.7 * noisy_error
+
+
+def test_denoising_scores_are_negative_reconstruction_errors(digits_split):
+    X_test = digits_split[1]
+    dae = DenoisingAE(epochs=5, random_state=0).fit(digits_split[0])
+    errors = np.mean((dae.denoise(X_test) - X_test) ** 2, axis=1)
+    np.testing.assert_allclose(dae.score_samples(X_test), -errors, rtol=1e-4, atol=1e-6)
