@@ -45,12 +45,14 @@ class GaussianLikelihood(nn.Module):
         self.log_var.fill_(float(log_var))
         self.min_log_var.fill_(float(log_var) + 2 * math.log(1e-3))
 
-    def variance(self):
-        return torch.exp(self.min_log_var + F.softplus(self.log_var - self.min_log_var))
+    def log_variance(self):
+        return self.min_log_var + F.softplus(self.log_var - self.min_log_var)
 
     def log_prob(self, x, out):
-        var = self.variance()
-        return -0.5 * (((x - out) ** 2) / var + torch.log(var) + _LOG_2PI).sum(-1)
+        log_var = self.log_variance()
+        # the normalising constant is the same for every row: summed once
+        squares = ((x - out) ** 2 * torch.exp(-log_var)).sum(-1)
+        return -0.5 * (squares + log_var.sum() + x.shape[-1] * _LOG_2PI)
 
     def mean(self, out):
         return out

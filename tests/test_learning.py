@@ -77,24 +77,23 @@ def test_bernoulli_vae_learns_pixels_in_unit_range(digits_split):
     assert decoded.min() >= 0 and decoded.max() <= 1
 
 
-def test_conv_vae_matches_a_dense_vae_of_the_same_size(vae, digits_split):
+def test_conv_vae_matches_a_dense_vae_of_the_same_size(digits_split):
+    # on 8x8 images one seed moves either model by a few percent: compare the
+    # mean over three seeds
     X_train, X_test = digits_split[:2]
-    conv = ConvVAE(
-        channels=(16, 32), hidden_layer_sizes=(64,), epochs=30, random_state=0
-    )
-    conv.fit(X_train)
-    dense = VAE(hidden_layer_sizes=(200,), epochs=30, random_state=0).fit(X_train)
-    assert abs(n_parameters(conv) - n_parameters(dense)) < 0.1 * n_parameters(dense)
-    untrained = ConvVAE(
-        channels=(16, 32),
-        hidden_layer_sizes=(64,),
-        epochs=1,
-        learning_rate=1e-9,
-        random_state=0,
-    ).fit(X_train)
-    conv_mse = reconstruction_mse(conv, X_test)
-    assert conv_mse < 0.6 * reconstruction_mse(untrained, X_test)
-    assert conv_mse <= reconstruction_mse(dense, X_test)
+    small = dict(channels=(16, 32), hidden_layer_sizes=(64,))
+    conv_mse, dense_mse = [], []
+    for seed in range(3):
+        conv = ConvVAE(**small, epochs=30, random_state=seed).fit(X_train)
+        dense = VAE(hidden_layer_sizes=(200,), epochs=30, random_state=seed)
+        dense.fit(X_train)
+        assert abs(n_parameters(conv) - n_parameters(dense)) < 0.1 * n_parameters(dense)
+        conv_mse.append(reconstruction_mse(conv, X_test))
+        dense_mse.append(reconstruction_mse(dense, X_test))
+    untrained = ConvVAE(**small, epochs=1, learning_rate=1e-9, random_state=0)
+    untrained.fit(X_train)
+    assert np.mean(conv_mse) < 0.6 * reconstruction_mse(untrained, X_test)
+    assert np.mean(conv_mse) <= np.mean(dense_mse)
 
 
 def test_conv_vae_samples_are_images_in_the_data_range(digits_split):

@@ -1,0 +1,386 @@
+"""Training and scoring throughput: skvae against PyOD, skorch and a plain loop.
+
+All contenders run in one process, on the same MNIST rows, with the same
+network where they can share one:
+
+- PyOD's VAE with its defaults (784-128-64-32 -> 2, dropout 0.2, Adam 1e-3
+  with weight decay 1e-5);
+- skvae's VAE with that network and those settings (no validation split,
+  no early stopping, no KL warm-up: the same work as PyOD);
+- a skorch ``NeuralNet`` and a hand-written PyTorch loop (shuffled index
+  into a pre-made tensor, ``torch.optim.Adam`` as users write it), both
+  training skvae's own torch module;
+- the same three for skvae's ``ConvVAE`` with its default architecture
+  (PyOD has no convolutional VAE).
+
+It also measures scoring (``score_samples`` against PyOD's
+``decision_function``) on the 60,000 MNIST training rows, and the peak
+memory of ``fit`` from an in-memory array and from ``np.memmap`` files of
+growing size. Prints the tables and writes ``benchmarks/results/speed.md``.
+
+    pip install -e ".[benchmarks]"
+    python benchmarks/speed.py            # about 20 minutes on 2 CPU cores
+    python benchmarks/speed.py --quick    # a smoke run of the script
+
+MNIST is read from ``$SKVAE_DATA/mnist.npz`` (default ``../shared/datasets``
+beside the repository).
+"""
+
+import argparse
+import copy
+import multiprocessing
+import os
+import platform
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skvae import VAE, ConvVAE
+
+ROOT = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("SKVAE_DATA", ROOT.parent.parent / "shared" / "datasets"))
+PYOD_NET = dict(
+    hidden_layer_sizes=(128, 64, 32),
+    latent_dim=2,
+    dropout=0.2,
+    weight_decay=1e-5,
+    validation_fraction=0,
+    early_stopping=False,
+    kl_warmup_epochs=0,
+)
+
+
+def load_mnist():
+    path = DATA / "mnist.npz"
+    if not path.exists():
+        raise SystemExit(
+            f"{path} not found; set SKVAE_DATA to the folder holding mnist.npz"
+        )
+    with np.load(path) as data:
+        return data["x_train"].reshape(-1, 784).astype(np.float32) / 255
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# ---- the contenders: each trains for `epochs` over X and returns seconds -----
+
+
+def fit_skvae(make, X, batch_size, epochs):
+    model = make(batch_size=batch_size, epochs=epochs, random_state=0)
+    return timed(lambda: model.fit(X))
+
+
+def fit_pyod(X, batch_size, epochs):
+    from pyod.models.vae import VAE as PyODVAE
+
+    model = PyODVAE(batch_size=batch_size, epoch_num=epochs, verbose=0, device="cpu")
+    return timed(lambda: model.fit(X))
+
+
+def fit_loop(module, X, batch_size, epochs, weight_decay):
+    """The loop a PyTorch user writes: shuffled index, Adam, no DataLoader."""
+    module = copy.deepcopy(module).train()
+    X_t = torch.from_numpy(X)
+    optimizer = torch.optim.Adam(
+        module.parameters(), lr=1e-3, weight_decay=weight_decay
+    )
+
+    def train():
+        for _ in range(epochs):
+            order = torch.randperm(len(X_t))
+            for start in range(0, len(X_t), batch_size):
+                loss = module.loss(X_t[order[start : start + batch_size]])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    return timed(train)
+
+
+def fit_skorch(module, X, batch_size, epochs, weight_decay):
+    from skorch import NeuralNet
+
+    class BatchLoss(torch.nn.Module):  # skorch calls module(X): give it the loss
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model.loss(x)
+
+    class PassThrough(torch.nn.Module):  # the criterion returns that loss
+        def forward(self, loss, target=None):
+            return loss
+
+    net = NeuralNet(
+        BatchLoss(copy.deepcopy(module)),
+        criterion=PassThrough,
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=weight_decay,
+        lr=1e-3,
+        batch_size=batch_size,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        device="cpu",
+        verbose=0,
+    )
+    return timed(lambda: net.fit(X, None))
+
+
+def fit_seconds(name, make, module, X, batch_size, epochs, weight_decay):
+    """Seconds one contender takes to train for ``epochs`` over ``X``."""
+    if name == "skvae":
+        return fit_skvae(make, X, batch_size, epochs)
+    if name == "pyod":
+        return fit_pyod(X, batch_size, epochs)
+    fit = fit_skorch if name == "skorch" else fit_loop
+    return fit(module, X, batch_size, epochs, weight_decay)
+
+
+def trained_module(make, X):
+    return make(epochs=1, random_state=0).fit(X[:512]).module_
+
+
+# ---- benchmarks ------------------------------------------------------------------
+
+
+def training_table(X, batch_sizes, n_rows, epochs, repeats):
+    """Samples per second for each contender and batch size (best of repeats)."""
+    dense = lambda **kw: VAE(**PYOD_NET, **kw)  # noqa: E731
+    conv = lambda **kw: ConvVAE(  # noqa: E731
+        validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kw
+    )
+    rows = []
+    for model_name, make, n, wd, peers in [
+        ("VAE 784-128-64-32-2", dense, n_rows, 1e-5, ("pyod", "skorch", "loop")),
+        ("ConvVAE (32, 64) 256-2", conv, n_rows // 8, 0.0, ("skorch", "loop")),
+    ]:
+        data = X[:n]
+        module = trained_module(make, data)
+        for batch_size in batch_sizes:
+            # repeats interleave the contenders, so that a slow spell of the
+            # machine hits them alike; each keeps its best run
+            seconds = {}
+            for _ in range(repeats):
+                for name in ("skvae", *peers):
+                    run = fit_seconds(name, make, module, data, batch_size, epochs, wd)
+                    seconds[name] = min(seconds.get(name, np.inf), run)
+            speed = {name: n * epochs / s for name, s in seconds.items()}
+            rows.append((model_name, batch_size, speed))
+            print(
+                model_name,
+                batch_size,
+                {k: round(v) for k, v in speed.items()},
+                flush=True,
+            )
+    return rows
+
+
+def scoring_table(X, n_fit, epochs):
+    """Rows per second of score_samples / decision_function on all of X."""
+    from pyod.models.vae import VAE as PyODVAE
+
+    fit_rows = X[:n_fit]
+    contenders = {
+        "skvae VAE score_samples": VAE(**PYOD_NET, epochs=epochs)
+        .fit(fit_rows)
+        .score_samples,
+        "skvae VAE transform": VAE(**PYOD_NET, epochs=epochs).fit(fit_rows).transform,
+        "skvae ConvVAE score_samples": ConvVAE(epochs=1)
+        .fit(fit_rows[:2000])
+        .score_samples,
+        "PyOD VAE decision_function": PyODVAE(epoch_num=epochs, verbose=0, device="cpu")
+        .fit(fit_rows)
+        .decision_function,
+    }
+    rows = []
+    for name, method in contenders.items():
+        method(X[:1000])  # warm-up
+        seconds = min(timed(lambda m=method: m(X)) for _ in range(2))
+        rows.append((name, len(X) / seconds))
+        print(name, round(len(X) / seconds), flush=True)
+    return rows
+
+
+def _anon_rss_mib():
+    """Anonymous resident memory: allocations, not file pages a memmap maps in."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("RssAnon is not in /proc/self/status")
+
+
+def _fit_memory(path, shape, memmap, queue):
+    """Peak growth of anonymous memory during one fit, sampled every 2 ms."""
+    X = np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
+    if not memmap:
+        X = np.array(X)  # an ordinary in-memory array
+    VAE(**PYOD_NET, epochs=1).fit(X[:256])  # imports and first-use allocations
+    baseline = peak = _anon_rss_mib()
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _anon_rss_mib())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    VAE(**PYOD_NET, epochs=1, batch_size=256, random_state=0).fit(X)
+    done.set()
+    sampler.join()
+    queue.put(peak - baseline)
+
+
+def memory_table(X, copies):
+    """Peak memory growth of one fit, in MiB, in a fresh process each."""
+    rows = []
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as folder:
+        for n_copies in copies:
+            data = np.tile((X * 255).astype(np.uint8), (n_copies, 1))
+            path = Path(folder) / f"mnist{n_copies}.u8"
+            data.tofile(path)
+            for memmap in (False, True) if n_copies == copies[0] else (True,):
+                runs = []
+                for _ in range(3):  # the allocator makes single runs noisy
+                    queue = context.Queue()
+                    args = (path, data.shape, memmap, queue)
+                    process = context.Process(target=_fit_memory, args=args)
+                    process.start()
+                    runs.append(
+                        queue.get(timeout=900)
+                    )  # a crashed child must not hang us
+                    process.join()
+                growth = float(np.median(runs))
+                kind = "np.memmap (uint8)" if memmap else "in-memory uint8 array"
+                rows.append((kind, len(data), data.nbytes / 2**20, growth))
+                print(kind, len(data), round(growth), "MiB", flush=True)
+    return rows
+
+
+# ---- report ----------------------------------------------------------------------
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(
+                line.split(":")[1].strip() for line in info if "model name" in line
+            )
+    except (OSError, StopIteration):
+        pass
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {device}"
+    )
+
+
+def markdown(training, scoring, memory, settings):
+    lines = [
+        "# Speed",
+        "",
+        f"Machine: {machine()}. Settings: {settings}.",
+        "Command: `python benchmarks/speed.py`. All numbers from one run.",
+        "",
+        "## Training throughput (samples/s, higher is better)",
+        "",
+        "| model | batch | skvae | PyOD VAE | skorch | hand-written loop "
+        "| skvae / PyOD | skvae / skorch | skvae / loop |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def ratio(speed, peer):
+        return f"{speed['skvae'] / speed[peer]:.2f}x" if peer in speed else "-"
+
+    for model, batch, speed in training:
+        cells = [
+            f"{speed[k]:,.0f}" if k in speed else "-"
+            for k in ("skvae", "pyod", "skorch", "loop")
+        ]
+        ratios = [ratio(speed, k) for k in ("pyod", "skorch", "loop")]
+        lines.append(f"| {model} | {batch} | " + " | ".join(cells + ratios) + " |")
+    lines += [
+        "",
+        "## Scoring throughput on the 60,000 MNIST training rows (rows/s)",
+        "",
+        "| method | rows/s |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {speed:,.0f} |" for name, speed in scoring]
+    pyod = dict(scoring)["PyOD VAE decision_function"]
+    skvae = dict(scoring)["skvae VAE score_samples"]
+    lines += [
+        "",
+        f"skvae `score_samples` is {skvae / pyod:.1f}x PyOD's `decision_function`.",
+    ]
+    lines += [
+        "",
+        "## Peak memory of `fit` (MiB)",
+        "",
+        "One epoch of the VAE above at batch 256, each in a fresh process: the",
+        "peak growth of anonymous resident memory (allocations; the file pages",
+        "a memmap maps in are the kernel's cache and not counted), median of 3.",
+        "",
+        "| data | rows | size (MiB) | peak memory growth (MiB) |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {k} | {n:,} | {mb:,.0f} | {g:,.0f} |" for k, n, mb, g in memory]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, to check the script"
+    )
+    args = parser.parse_args()
+    X = load_mnist()
+    if args.quick:
+        settings = dict(
+            n_rows=2000, epochs=1, repeats=1, batch_sizes=(128,), copies=(1, 2)
+        )
+    else:
+        settings = dict(
+            n_rows=20000,
+            epochs=3,
+            repeats=3,
+            batch_sizes=(32, 128, 1024),
+            copies=(1, 4, 16),
+        )
+    print(machine())
+    training = training_table(
+        X,
+        settings["batch_sizes"],
+        settings["n_rows"],
+        settings["epochs"],
+        settings["repeats"],
+    )
+    scoring = scoring_table(X, settings["n_rows"] // 2, settings["epochs"])
+    memory = memory_table(X, settings["copies"])
+    described = (
+        f"{settings['n_rows']:,} MNIST rows for the VAE and an eighth of them for "
+        f"ConvVAE, {settings['epochs']} epochs, best of {settings['repeats']}"
+    )
+    report = markdown(training, scoring, memory, described)
+    out = ROOT / "results" / ("speed-quick.md" if args.quick else "speed.md")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(report)
+    print("\n" + report + f"\nWritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

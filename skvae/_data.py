@@ -1,0 +1,87 @@
+"""Getting rows of X onto the device, for training and for inference.
+
+Data that fits is converted to float32 and moved to the device once, and
+batches are gathered there by index (no DataLoader, no per-batch copies
+from the host). Memory-mapped data, and data too large for the GPU, is
+streamed instead: each batch is read, converted and moved on its own, so
+memory grows with the batch size, not with the data set.
+"""
+
+import mmap
+
+import numpy as np
+import torch
+
+
+def as_float32(X):
+    """``X`` as a C-contiguous, writable float32 array (no copy when it is one)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return X if X.flags.writeable else X.copy()
+
+
+def output_dtype(X):
+    """Results keep float32/float64 inputs' dtype; anything else gives float64."""
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def is_memory_mapped(X):
+    """True for an ``np.memmap`` or an array viewing one (as validation returns)."""
+    base = X
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def _fits_on(device, n_bytes):
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return n_bytes < free // 2  # leave room for activations and gradients
+
+
+class DeviceRows:
+    """The rows of ``X`` on ``device``, fetched by index.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data of any numeric dtype.
+    device : torch.device
+        Where batches are needed.
+    """
+
+    def __init__(self, X, device):
+        self.device = device
+        stream = is_memory_mapped(X) or not _fits_on(device, 4 * X.size)
+        self._X = X if stream else None
+        self._resident = (
+            None if stream else torch.as_tensor(as_float32(X), device=device)
+        )
+        # indices live where the rows are gathered
+        self.index_device = torch.device("cpu") if stream else device
+
+    def indices(self, index):
+        """A numpy index array as a tensor on ``index_device``."""
+        return torch.as_tensor(index, device=self.index_device)
+
+    def take(self, index):
+        """The rows at ``index`` (a tensor from ``indices``) as a float32 tensor."""
+        if self._resident is not None:
+            return self._resident[index]
+        return torch.from_numpy(as_float32(self._X[index.numpy()])).to(self.device)
+
+
+def map_chunks(fn, X, size, device):
+    """``fn`` applied to consecutive chunks of ``X``; results on the CPU.
+
+    One chunk exists at a time: each is converted, moved and released
+    before the next is read.
+    """
+    return torch.cat(
+        [
+            fn(torch.from_numpy(as_float32(X[start : start + size])).to(device)).cpu()
+            for start in range(0, X.shape[0], size)
+        ]
+    )
