@@ -180,6 +180,12 @@ class BaseAutoencoder(
     def fit(self, X, y=None):
         """Train the model on ``X``.
 
+        Data that fits is converted to float32 and moved to the device once.
+        An ``np.memmap`` (of any numeric dtype, e.g. uint8 images) is
+        streamed instead, batch by batch, so that memory use grows with
+        ``batch_size`` and not with the data set. A new model takes its data
+        statistics (mean sample, variance) from up to 10,000 random rows.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
