@@ -356,3 +356,19 @@ def test_pickle_holds_plain_tensors_not_torch_modules(digits):
     torch.save(state["module_"], buffer)
     buffer.seek(0)
     assert torch.load(buffer, weights_only=True).keys() == state["module_"].keys()
+
+
+def test_batch_norm_auto_is_on_for_conv_backbones_only(digits):
+    X = digits[0][:100]
+
+    def has_batch_norm(est):
+        norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+        return any(isinstance(layer, norms) for layer in est.module_.modules())
+
+    kw = dict(channels=(4,), hidden_layer_sizes=(8,), batch_norm="auto", **FAST_KW)
+    assert has_batch_norm(DenoisingAE(architecture="conv", **kw).fit(X))
+    assert not has_batch_norm(DenoisingAE(architecture="mlp", **kw).fit(X))
+    assert has_batch_norm(ConvVAE(**kw).fit(X))
+    assert not has_batch_norm(
+        VAE(hidden_layer_sizes=(8,), batch_norm="auto", **FAST_KW).fit(X)
+    )
