@@ -190,11 +190,10 @@ def scoring_table(X, n_fit, epochs):
     from pyod.models.vae import VAE as PyODVAE
 
     fit_rows = X[:n_fit]
+    vae = VAE(**PYOD_NET, epochs=epochs).fit(fit_rows)
     contenders = {
-        "skvae VAE score_samples": VAE(**PYOD_NET, epochs=epochs)
-        .fit(fit_rows)
-        .score_samples,
-        "skvae VAE transform": VAE(**PYOD_NET, epochs=epochs).fit(fit_rows).transform,
+        "skvae VAE score_samples": vae.score_samples,
+        "skvae VAE transform": vae.transform,
         "skvae ConvVAE score_samples": ConvVAE(epochs=1)
         .fit(fit_rows[:2000])
         .score_samples,
