@@ -174,6 +174,14 @@ class BaseAutoencoder(
     def _check_values(self, X):
         """Model-specific checks of the values of a validated ``X``."""
 
+    def _scorer(self):
+        """The per-row function of ``score_samples``, and its cost per row.
+
+        The cost counts decoder passes per row; inference chunks shrink by
+        it so that memory stays bounded.
+        """
+        return self.module_.score, 1
+
     # ---- scikit-learn API -----------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -292,7 +300,7 @@ class BaseAutoencoder(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         self._check_values(X)
-        return self._forward(self.module_.score, X)
+        return self._scores(X)
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.
@@ -457,7 +465,7 @@ class BaseAutoencoder(
             try:
                 self._run_epochs(rows, train, val, epochs, min_batch)
             finally:  # whatever stopped training, the model stays consistent
-                scores = self._forward(self.module_.score, X)
+                scores = self._scores(X)
                 self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _run_epochs(self, rows, train, val, epochs, min_batch):
@@ -545,15 +553,21 @@ class BaseAutoencoder(
             scores = [self.module_.score(rows.take(c)) for c in chunks]
             return float(torch.cat(scores).mean())
 
-    def _forward(self, fn, X):
+    def _scores(self, X):
+        """``score_samples`` of a validated ``X``."""
+        fn, cost = self._scorer()
+        return self._forward(fn, X, cost)
+
+    def _forward(self, fn, X, cost=1):
         """``fn`` applied to the rows of ``X`` in chunks on the model's device.
 
-        The result is a numpy array of ``X``'s float dtype (float64 for
-        other dtypes).
+        ``cost`` is the work per row relative to one forward pass. The
+        result is a numpy array of ``X``'s float dtype (float64 for other
+        dtypes).
         """
         device = torch.device(self.device_)
         with torch.inference_mode():
-            out = map_chunks(fn, X, self._chunk_size(), device)
+            out = map_chunks(fn, X, max(1, self._chunk_size() // cost), device)
         return out.numpy().astype(output_dtype(X), copy=False)
 
     # ---- persistence ----------------------------------------------------------

@@ -43,7 +43,9 @@ class ConvVAE(BaseVAE):
 
         Notes
         -----
-        ``score_samples`` is the per-image ELBO in nats, as for :class:`VAE`.
+        ``score_samples`` is each image's ELBO (or, with
+        ``n_importance_samples`` above 1, its importance-weighted bound) in
+        nats, as for :class:`VAE`.
         ``transform`` and ``score_samples`` take images in the same layout as
         ``fit``; ``inverse_transform`` and ``sample`` return flattened images.
 
@@ -76,6 +78,7 @@ class ConvVAE(BaseVAE):
         beta=1.0,
         kl_warmup_epochs=10,
         kl_warmup_delay=0,
+        n_importance_samples=1,
         epochs=50,
         batch_size=128,
         learning_rate=1e-3,
@@ -103,6 +106,7 @@ class ConvVAE(BaseVAE):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.kl_warmup_delay = kl_warmup_delay
+        self.n_importance_samples = n_importance_samples
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -61,7 +61,18 @@ _FRAGMENTS = {
     kl_warmup_delay : int, default=0
         Epochs with KL weight 0 before the rise starts (pure
         reconstruction training). Early stopping only starts counting
-        once the weight has reached ``beta``.""",
+        once the weight has reached ``beta``.
+
+    n_importance_samples : int, default=1
+        Posterior samples ``K`` behind ``score_samples``, ``score``,
+        ``decision_function`` and ``offset_``: the importance-weighted
+        bound of Burda et al. (2016), which rises towards ``log p(x)`` as
+        ``K`` grows; ``K=1`` is the ELBO. Scoring costs about ``K``
+        decoder passes per sample, in bounded memory. It may be raised
+        after ``fit`` to evaluate a trained model more tightly (e.g.
+        ``set_params(n_importance_samples=1000)``); ``offset_`` keeps the
+        value it had at ``fit``. Validation scores (early stopping) always
+        use the ELBO.""",
     "training_parameters": """\
     epochs : int, default=50
         Maximum number of passes over the training data.

@@ -164,7 +164,7 @@ def test_warm_start_continues_training(estimator, digits):
 
 def test_early_stopping_stops_and_restores_the_best_epoch(digits):
     X = digits[0]
-    est = VAE(hidden_layer_sizes=(32,), epochs=200, n_iter_no_change=3, random_state=0)
+    est = VAE(hidden_layer_sizes=(256,), epochs=200, n_iter_no_change=3, random_state=0)
     est.fit(X)
     assert est.n_iter_ < 200
     assert len(est.validation_scores_) == est.n_iter_

@@ -29,9 +29,10 @@ def test_fit_streams_a_memmap_without_copying_it(digits_memmap):
     vae = VAE(batch_size=1024, **KW).fit(X)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # batches, index arrays and one inference chunk of 2**21 values (8 MB):
-    # bounded, and far from a float32 copy of the data (measured: 10 MB)
-    assert peak < X.size * 4 / 4
+    # batches, index arrays and one inference chunk of 2**21 values (8 MB)
+    # with its scoring noise: bounded, and far from a float32 copy of the
+    # data (measured: 13.5 MB against 51.2 MB)
+    assert peak < X.size * 4 / 3
     scores = vae.score_samples(X[:1000])
     assert scores.dtype == np.float64 and np.isfinite(scores).all()
 
