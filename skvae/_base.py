@@ -27,7 +27,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from ._data import DeviceRows, map_chunks, output_dtype
+from ._data import (
+    DeviceRows,
+    check_float32_range,
+    map_chunks,
+    output_dtype,
+    refuse_dates,
+)
 from ._images import check_image_array, flatten_images, resolve_image_shape
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
 
@@ -267,7 +273,9 @@ class BaseAutoencoder(
             models).
         """
         check_is_fitted(self)
+        refuse_dates(X)
         Z = check_array(X, dtype=[np.float64, np.float32])
+        check_float32_range(Z)
         if Z.shape[1] != self.latent_dim:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__} decodes "
@@ -359,12 +367,14 @@ class BaseAutoencoder(
         Numeric arrays keep their dtype (a uint8 memmap stays one, not a
         float64 copy); rows are converted to float32 batch by batch.
         """
+        refuse_dates(X)
         array_shape = None
         if self._image_input:
             X, array_shape = flatten_images(X)
         numeric = isinstance(X, np.ndarray) and X.dtype.kind in "biuf"
         dtype = None if numeric else [np.float64, np.float32]
         X = validate_data(self, X, reset=reset, dtype=dtype)
+        check_float32_range(X)
         if not self._image_input:
             return X
         if reset:
