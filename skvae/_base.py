@@ -1,13 +1,15 @@
 """The estimator core shared by every skvae model.
 
 ``BaseAutoencoder`` holds everything that is not a network or a loss: input
-validation, device choice, the seeded training loop with validation split and
-early stopping, batched inference, the outlier-detection API and pickling. A
+validation, device choice, the seeded training loop with validation split,
+early stopping, checkpoints and clean interrupts, batched inference, the
+outlier-detection API and persistence (pickle and ``save``). A
 model subclass only declares its parameters and builds its torch module (see
 ``_models.py``) in ``_build_module``.
 """
 
 import math
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -27,7 +29,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from ._data import DeviceRows, map_chunks, output_dtype
+from ._data import (
+    DeviceRows,
+    check_float32_range,
+    map_chunks,
+    output_dtype,
+    refuse_dates,
+)
 from ._images import check_image_array, flatten_images, resolve_image_shape
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
 
@@ -149,6 +157,7 @@ class BaseAutoencoder(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "checkpoint": [None, str, os.PathLike],
     }
 
     # True for models that read X as images (conv backbone)
@@ -194,6 +203,11 @@ class BaseAutoencoder(
         ``batch_size`` and not with the data set. A new model takes its data
         statistics (mean sample, variance) from up to 10,000 random rows.
 
+        Ctrl-C (``KeyboardInterrupt``) stops training cleanly: the epoch it
+        interrupts is discarded, the model keeps the weights of the best
+        epoch (by validation score, with early stopping) or else of the last
+        finished one, ``fit`` warns and returns the usable estimator.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -222,7 +236,8 @@ class BaseAutoencoder(
         Use it to train on data that arrives in chunks. There is no
         validation split and no early stopping; ``offset_`` is recomputed
         on ``X``. The model's statistics of the data (see ``fit``) are
-        taken from the first chunk.
+        taken from the first chunk. Ctrl-C (``KeyboardInterrupt``) leaves
+        the model as it was before the call, with a warning.
 
         Parameters
         ----------
@@ -275,7 +290,9 @@ class BaseAutoencoder(
             models).
         """
         check_is_fitted(self)
+        refuse_dates(X)
         Z = check_array(X, dtype=[np.float64, np.float32])
+        check_float32_range(Z)
         if Z.shape[1] != self.latent_dim:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__} decodes "
@@ -367,12 +384,14 @@ class BaseAutoencoder(
         Numeric arrays keep their dtype (a uint8 memmap stays one, not a
         float64 copy); rows are converted to float32 batch by batch.
         """
+        refuse_dates(X)
         array_shape = None
         if self._image_input:
             X, array_shape = flatten_images(X)
         numeric = isinstance(X, np.ndarray) and X.dtype.kind in "biuf"
         dtype = None if numeric else [np.float64, np.float32]
         X = validate_data(self, X, reset=reset, dtype=dtype)
+        check_float32_range(X)
         if not self._image_input:
             return X
         if reset:
@@ -453,6 +472,7 @@ class BaseAutoencoder(
                 f"n_samples={train.shape[0]}; pass more samples or batch_norm=False."
             )
         self._check_values(X)
+        self._check_checkpoint()
         device = resolve_device(self.device) if fresh else torch.device(self.device_)
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         with _seeded_torch(seed, device):
@@ -463,64 +483,112 @@ class BaseAutoencoder(
                 sample = train[torch.randperm(len(train), device=train.device)]
                 self._start(rows.take(sample[:_INIT_SAMPLES]), device)
             try:
-                self._run_epochs(rows, train, val, epochs, min_batch)
+                self._run_epochs(X, rows, train, val, epochs, min_batch)
             finally:  # whatever stopped training, the model stays consistent
-                scores = self._scores(X)
-                self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+                self.module_.eval()
+                self._set_offset(X)
 
-    def _run_epochs(self, rows, train, val, epochs, min_batch):
+    def _check_checkpoint(self):
+        """Fail now, not after the first epoch, if the checkpoint cannot be written."""
+        if self.checkpoint is None:
+            return
+        folder = os.path.dirname(os.path.abspath(self.checkpoint))
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"checkpoint={self.checkpoint!r} cannot be written: the folder "
+                f"{folder!r} does not exist. Create it or choose another path."
+            )
+
+    def _run_epochs(self, X, rows, train, val, epochs, min_batch):
         module, optimizer = self.module_, self._optimizer
         n_samples = train.shape[0]
         batch_size = min(self.batch_size, n_samples)
         best, best_state, stale = -np.inf, None, 0
-        keep_best = self.early_stopping and val is not None
+        validating = val is not None
+        keep_best = self.early_stopping and validating
+        n_before = self.n_iter_
+        unfinished = None  # the weights from before the epoch that is running
         bar = tqdm(range(epochs), disable=self.verbose < 1, unit="epoch", leave=False)
-        for _ in bar:
-            good_state = _clone_state(module)
-            weights = self._loss_weights(self.n_iter_)
-            module.train()
-            total = torch.zeros((), device=rows.device)
-            order = train[torch.randperm(n_samples, device=train.device)]
-            # a lone leftover sample cannot be batch-normalised; it is left out
-            # of this epoch only (the order is new each epoch)
-            n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
-            for start in range(0, n_used, batch_size):
-                batch = rows.take(order[start : min(start + batch_size, n_used)])
-                loss = module.loss(batch, **weights)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach() * batch.shape[0]
-            epoch_loss = (total / n_used).item()  # the epoch's only host sync
-            module.eval()
-            if not math.isfinite(epoch_loss):
-                self._diverged(good_state)
-            self.n_iter_ += 1
-            self.loss_curve_.append(epoch_loss)
-            if val is not None:
-                metric = self._mean_score(rows, val)
-                self.validation_scores_.append(metric)
-            else:
-                metric = -epoch_loss
-            self._report(bar, epoch_loss, val is not None)
-            if self.n_iter_ <= self._annealing_epochs():
-                continue
-            if metric > best + self.tol:
-                best, stale = metric, 0
-                if keep_best:
-                    best_state = _clone_state(module)
-            else:
-                stale += 1
-            if self.early_stopping and stale >= self.n_iter_no_change:
-                break
-        bar.close()
+        try:
+            for _ in bar:
+                unfinished = _clone_state(module)
+                weights = self._loss_weights(self.n_iter_)
+                module.train()
+                total = torch.zeros((), device=rows.device)
+                order = train[torch.randperm(n_samples, device=train.device)]
+                # a lone leftover sample cannot be batch-normalised; it is left
+                # out of this epoch only (the order is new each epoch)
+                n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
+                for start in range(0, n_used, batch_size):
+                    batch = rows.take(order[start : min(start + batch_size, n_used)])
+                    loss = module.loss(batch, **weights)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total += loss.detach() * batch.shape[0]
+                epoch_loss = (total / n_used).item()  # the epoch's only host sync
+                module.eval()
+                if not math.isfinite(epoch_loss):
+                    self._diverged(unfinished)
+                metric = self._mean_score(rows, val) if validating else -epoch_loss
+                # the epoch counts once it is recorded, its weights stand
+                self.n_iter_ += 1
+                self.loss_curve_.append(epoch_loss)
+                if validating:
+                    self.validation_scores_.append(metric)
+                unfinished = None
+                self._report(bar, epoch_loss, validating)
+                if self.checkpoint is not None:
+                    self._set_offset(X)
+                    self.save(self.checkpoint)
+                if self.n_iter_ <= self._annealing_epochs():
+                    continue
+                if metric > best + self.tol:
+                    best, stale = metric, 0
+                    if keep_best:
+                        best_state = _clone_state(module)
+                else:
+                    stale += 1
+                if self.early_stopping and stale >= self.n_iter_no_change:
+                    break
+        except KeyboardInterrupt:
+            if unfinished is not None:
+                self._restore(unfinished)
+            self._warn_interrupted(self.n_iter_ - n_before, epochs, best_state)
+        finally:
+            bar.close()
         if best_state is not None:
             module.load_state_dict(best_state)
 
+    def _restore(self, state):
+        """Go back to the weights ``state``, with a fresh optimizer.
+
+        The optimizer's moments belong to the steps that are undone.
+        """
+        self.module_.load_state_dict(state)
+        self._optimizer = self._make_optimizer()
+
+    def _warn_interrupted(self, n_done, epochs, best_state):
+        """Say that training stopped at a ``KeyboardInterrupt``, and what is kept."""
+        if best_state is not None:
+            kept = "the weights of the epoch with the best validation score"
+        elif n_done:
+            kept = "the weights of the last finished epoch"
+        elif self.n_iter_:
+            kept = "the weights it had before this call"
+        else:
+            kept = "its initial weights, as no epoch finished"
+        warnings.warn(
+            f"Training was interrupted after {n_done} of {epochs} epochs; the "
+            f"model keeps {kept}. Call fit with warm_start=True, or partial_fit, "
+            f"to train on.",
+            UserWarning,
+            stacklevel=6,  # the caller of fit or partial_fit
+        )
+
     def _diverged(self, good_state):
         """Restore the weights from before the failed epoch and raise."""
-        self.module_.load_state_dict(good_state)
-        self._optimizer = self._make_optimizer()
+        self._restore(good_state)
         raise FloatingPointError(
             f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}. "
             f"The weights from before that epoch were restored. Likely causes: "
@@ -558,6 +626,11 @@ class BaseAutoencoder(
         fn, cost = self._scorer()
         return self._forward(fn, X, cost)
 
+    def _set_offset(self, X):
+        """``offset_``: the ``contamination`` quantile of the scores of ``X``."""
+        scores = self._scores(X)
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+
     def _forward(self, fn, X, cost=1):
         """``fn`` applied to the rows of ``X`` in chunks on the model's device.
 
@@ -572,6 +645,29 @@ class BaseAutoencoder(
 
     # ---- persistence ----------------------------------------------------------
 
+    def save(self, path):
+        """Save the fitted estimator to a file that ``skvae.load`` reads back.
+
+        The file holds the parameters, the fitted attributes and the state of
+        the network and its optimizer as plain values and tensors only, so
+        that it loads with ``torch.load(path, weights_only=True)``: unlike a
+        pickle, loading it cannot run code. It is written to a temporary
+        file beside ``path`` and then renamed, so that ``path`` never holds a
+        partly written model.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the model; an existing file is replaced.
+        """
+        # imported here: the persistence module imports the estimators
+        from ._persistence import save_estimator
+
+        check_is_fitted(self)
+        save_estimator(self, path)
+
+    # pickle and save share these: the network and optimizer as CPU state dicts
+
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: object's is the live __dict__
         if "module_" in state:
@@ -585,8 +681,9 @@ class BaseAutoencoder(
         super().__setstate__(state)
         if module_state is None:
             return
-        device = torch.device(self.device_)
-        if device.type == "cuda" and not torch.cuda.is_available():
+        try:
+            device = resolve_device(self.device_)
+        except ValueError:
             warnings.warn(
                 f"This model was fitted on {self.device_}, which is not available "
                 f"here; it is loaded on the CPU.",

@@ -93,6 +93,7 @@ class ConvVAE(BaseVAE):
         random_state=None,
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -121,3 +122,4 @@ class ConvVAE(BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint

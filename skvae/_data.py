@@ -19,6 +19,33 @@ def as_float32(X):
     return X if X.flags.writeable else X.copy()
 
 
+def refuse_dates(X):
+    """Dates and durations would pass validation as numbers, and NaT as -9.2e18."""
+    dtypes = list(X.dtypes) if hasattr(X, "columns") else [getattr(X, "dtype", None)]
+    if any(getattr(dtype, "kind", None) in ("m", "M") for dtype in dtypes):
+        raise ValueError(
+            "X holds dates or durations; skvae's models take numbers. Convert "
+            "them first (e.g. to days since a reference date) and replace or "
+            "drop missing ones (NaT)."
+        )
+
+
+def check_float32_range(X):
+    """Refuse values too large for float32, in which the networks compute.
+
+    They would be infinite there, and the results NaN.
+    """
+    limit = np.finfo(np.float32).max
+    if X.dtype.kind == "f" and X.dtype.itemsize > 4 and X.size:
+        low, high = X.min(), X.max()
+        if low < -limit or high > limit:
+            raise ValueError(
+                f"X has values in [{low:.4g}, {high:.4g}], beyond the range of "
+                f"float32 (about ±{limit:.2g}) in which the networks compute. "
+                f"Scale X, e.g. with sklearn.preprocessing.StandardScaler."
+            )
+
+
 def output_dtype(X):
     """Results keep float32/float64 inputs' dtype; anything else gives float64."""
     return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)

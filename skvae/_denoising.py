@@ -112,6 +112,7 @@ class DenoisingAE(BaseAutoencoder):
         random_state=None,
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.latent_dim = latent_dim
         self.noise = noise
@@ -138,6 +139,7 @@ class DenoisingAE(BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
 
     @property
     def _image_input(self):

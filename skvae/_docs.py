@@ -126,7 +126,16 @@ _FRAGMENTS = {
 
     warm_start : bool, default=False
         When True, ``fit`` continues training the current model instead of
-        starting a new one.""",
+        starting a new one.
+
+    checkpoint : str, path-like or None, default=None
+        File that the model is saved to (as by ``save``) after every epoch,
+        replacing it atomically, so that a crash or a killed job loses at
+        most the running epoch: ``skvae.load(checkpoint)`` gives the usable
+        model after the last finished epoch, and ``fit`` with
+        ``warm_start=True`` trains it on. Each checkpoint costs a write of
+        the model and a pass over the training data, which sets
+        ``offset_``.""",
     "fitted_attributes": """\
     module_ : torch.nn.Module
         The trained network (for advanced use; the estimator's methods take

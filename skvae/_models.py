@@ -46,7 +46,7 @@ class GaussianLikelihood(nn.Module):
     @torch.no_grad()
     def initialise(self, x):
         """Start at the data's overall variance; floor at 1e-3 of its std."""
-        log_var = torch.log(x.var().clamp_min(1e-12))
+        log_var = torch.log(x.var(correction=0).clamp_min(1e-12))
         self.log_var.fill_(float(log_var))
         self.min_log_var.fill_(float(log_var) + 2 * math.log(1e-3))
 

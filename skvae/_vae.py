@@ -168,6 +168,7 @@ class VAE(BaseVAE):
         random_state=None,
         verbose=0,
         warm_start=False,
+        checkpoint=None,
     ):
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -193,3 +194,4 @@ class VAE(BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint = checkpoint

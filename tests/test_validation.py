@@ -30,8 +30,10 @@ def fitted(estimator):
         (np.zeros((0, 64)), "0 sample"),
         (np.full((10, 64), "a"), "could not convert|dtype"),
         (np.zeros((10, 64), dtype=complex), "Complex data not supported"),
+        (np.full((10, 64), -1e39), r"\[-1e\+39, -1e\+39\], beyond .* float32"),
+        (np.full((10, 64), np.datetime64("NaT", "D")), "dates or durations"),
     ],
-    ids=["nan", "inf", "1d", "empty", "strings", "complex"],
+    ids=["nan", "inf", "1d", "empty", "strings", "complex", "huge", "dates"],
 )
 def test_bad_arrays_in_fit_and_predict(estimator, X, message):
     with pytest.raises(ValueError, match=message):
@@ -130,8 +132,10 @@ def test_too_few_samples():
         VAE(**KW).fit(X_OK[:1])
     with pytest.raises(ValueError, match="at least 2 training samples"):
         VAE(batch_norm=True, validation_fraction=0, **KW).fit(X_OK[:1])
-    # one sample is enough for a model without batch norm and validation
+    # one sample is enough for a model without batch norm and validation,
+    # even of one feature (no variance to start the Gaussian likelihood from)
     VAE(validation_fraction=0, **KW).fit(X_OK[:1])
+    VAE(validation_fraction=0, **KW).fit(X_OK[:1, :1])
 
 
 def test_batch_norm_with_a_lone_last_sample_trains():

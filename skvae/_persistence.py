@@ -1,0 +1,204 @@
+"""Model files: fitted estimators saved as data only, and loaded back.
+
+A model file is written by ``torch.save`` and holds nothing but plain values
+(dicts, lists, tuples, strings, numbers, booleans, None) and tensors, so it
+loads with ``torch.load(path, weights_only=True)``: unlike a pickle, loading
+a file from someone else cannot run code. The few other types found in
+parameters and fitted attributes (numpy arrays and scalars, random states,
+torch devices, paths) are stored as tagged dicts and rebuilt exactly. Only
+skvae's own estimator classes are instantiated, by name from an allow-list.
+
+The estimator's state is what pickling stores (``__getstate__``), and it is
+restored by ``__setstate__``, so that both paths rebuild the network the
+same way, a CUDA model included on a machine without CUDA.
+"""
+
+import contextlib
+import os
+import pathlib
+import uuid
+import zipfile
+
+import numpy as np
+import torch
+
+from . import __version__
+from ._conv_vae import ConvVAE
+from ._denoising import DenoisingAE
+from ._vae import VAE
+
+FORMAT = "skvae"
+# the layout of the file; a change that older versions would misread raises it
+VERSION = 1
+ESTIMATORS = {cls.__name__: cls for cls in (VAE, ConvVAE, DenoisingAE)}
+_TAG = "__skvae_type__"
+
+
+def save_estimator(estimator, path):
+    """Write a fitted ``estimator`` to ``path`` atomically (see ``save``)."""
+    params = estimator.get_params(deep=False)
+    state = estimator.__getstate__()
+    _write(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "skvae_version": __version__,
+            "estimator": type(estimator).__name__,
+            "params": encode(params),
+            "attributes": encode({k: v for k, v in state.items() if k not in params}),
+        },
+        path,
+    )
+
+
+def load(path):
+    """Load an estimator saved with its ``save`` method (or a checkpoint).
+
+    The file is read with ``torch.load(path, weights_only=True)``, which
+    refuses anything but plain values and tensors, so that loading a model
+    from someone else cannot run code. A model fitted on a GPU loads on the
+    CPU, with a warning, where that GPU is not available.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save``, or the ``checkpoint`` of a training run.
+
+    Returns
+    -------
+    estimator : VAE, ConvVAE or DenoisingAE
+        The fitted estimator, as it was saved: the same parameters, fitted
+        attributes and results, ready for further training.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a skvae model file (corrupted, truncated or of
+        another kind), or was written in a format version that this skvae
+        version does not read.
+    """
+    payload = _read(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise _invalid(path, "it holds no skvae model")
+    if payload.get("version") != VERSION:
+        raise ValueError(
+            f"{os.fspath(path)} is a skvae model file of format version "
+            f"{payload.get('version')!r} (written by skvae "
+            f"{payload.get('skvae_version')}), but skvae {__version__} reads "
+            f"format version {VERSION}. Load it with the skvae version that "
+            f"wrote it."
+        )
+    name = payload.get("estimator")
+    cls = ESTIMATORS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise _invalid(
+            path, f"{name!r} is not one of skvae's estimators {sorted(ESTIMATORS)}"
+        )
+    try:
+        estimator = cls(**decode(payload["params"]))
+        estimator.__setstate__(decode(payload["attributes"]))
+    except Exception as exc:  # built from the file's data: the file is at fault
+        raise _invalid(path, f"its {name} does not load ({exc!r})") from exc
+    if not hasattr(estimator, "module_"):
+        raise _invalid(path, f"its {name} has no network")
+    return estimator
+
+
+def _read(path):
+    """The object in the torch file ``path``, its checksums verified."""
+    with open(path, "rb") as file:  # a missing or unreadable file is an OSError
+        try:
+            archive = zipfile.ZipFile(file)
+            # torch.save writes a CRC-32 per record (0 where turned off), which
+            # torch.load ignores: a flipped bit in a weight would go unnoticed
+            checked = any(info.CRC for info in archive.infolist())
+            damaged = archive.testzip() if checked else None
+            if damaged is None:
+                file.seek(0)
+                payload = torch.load(file, map_location="cpu", weights_only=True)
+        except Exception as exc:  # zipfile and torch report bad files in many ways
+            raise _invalid(path, "it is not an intact torch file") from exc
+    if damaged is not None:
+        raise _invalid(path, f"its part {damaged!r} is damaged (checksum mismatch)")
+    return payload
+
+
+def _invalid(path, reason):
+    return ValueError(f"{os.fspath(path)} is not a valid skvae model file: {reason}.")
+
+
+def _write(payload, path):
+    """``torch.save`` to a temporary file beside ``path``, then rename it."""
+    path = os.fspath(path)
+    temporary = f"{path}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with open(temporary, "xb") as file:
+            torch.save(payload, file)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before it replaces the old file
+        os.replace(temporary, path)
+    except BaseException:  # an interrupt included: no temporary file is left
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+
+
+def encode(obj):
+    """``obj`` as plain values and tensors; ``decode`` rebuilds it exactly."""
+    # numpy scalars first: np.float64 and np.str_ subclass float and str
+    if isinstance(obj, np.generic):
+        return {_TAG: "scalar", "dtype": obj.dtype.str, "value": encode(obj.item())}
+    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(encode(v) for v in obj)
+    if isinstance(obj, dict):
+        if not all(isinstance(k, (str, int)) for k in obj):
+            raise TypeError(f"Cannot save a dict with keys {list(obj)!r}.")
+        return {k: encode(v) for k, v in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return {
+            _TAG: "ndarray",
+            "dtype": obj.dtype.str,
+            "shape": list(obj.shape),
+            "data": encode(obj.ravel().tolist()),
+        }
+    if isinstance(obj, np.random.RandomState):
+        return {_TAG: "RandomState", "state": encode(obj.get_state())}
+    if isinstance(obj, torch.device):
+        return {_TAG: "device", "value": str(obj)}
+    if isinstance(obj, os.PathLike):
+        return {_TAG: "path", "value": os.fspath(obj)}
+    raise TypeError(
+        f"Cannot save a value of type {type(obj).__name__} ({obj!r}); model "
+        f"files hold plain values, numpy arrays and tensors. Set parameters to "
+        f"such values, or pickle the estimator."
+    )
+
+
+def decode(obj):
+    """The inverse of ``encode``."""
+    if isinstance(obj, dict):
+        if _TAG not in obj:
+            return {k: decode(v) for k, v in obj.items()}
+        return _DECODERS[obj[_TAG]](obj)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(decode(v) for v in obj)
+    return obj
+
+
+def _random_state(obj):
+    random_state = np.random.RandomState()
+    random_state.set_state(decode(obj["state"]))
+    return random_state
+
+
+_DECODERS = {
+    "scalar": lambda obj: np.array(obj["value"], dtype=np.dtype(obj["dtype"]))[()],
+    "ndarray": lambda obj: np.array(
+        decode(obj["data"]), dtype=np.dtype(obj["dtype"])
+    ).reshape(obj["shape"]),
+    "RandomState": _random_state,
+    "device": lambda obj: torch.device(obj["value"]),
+    "path": lambda obj: pathlib.Path(obj["value"]),
+}
