@@ -57,7 +57,7 @@ MODELS = {
         random_state=0,
     ),
 }
-EPOCHS = {"vae": 100, "convvae": 15}
+EPOCHS = {"vae": 50, "convvae": 10}
 
 
 def load_mnist():
