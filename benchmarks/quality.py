@@ -188,7 +188,7 @@ def markdown(reference, results, args):
         "| -log p(x), subset | -ELBO, full test |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, (model, epochs, seconds, r) in results.items():
+    for model, epochs, seconds, r in results.values():
         lines.append(
             f"| skvae `{type(model).__name__}` | {describe(model)} | {epochs} "
             f"| {seconds / 60:.1f} min | **{r['nll_full']:.2f}** "
@@ -197,8 +197,7 @@ def markdown(reference, results, args):
         )
     lines += [
         "| VAE, pythae reproduction (published) | | | | 89.8 | | |",
-        "| VAE, IWAE paper, 1 stochastic layer (published) | | 3,280 | | 86.8 "
-        "| | |",
+        "| VAE, IWAE paper, 1 stochastic layer (published) | | 3,280 | | 86.8 | | |",
         "| IWAE k=50, IWAE paper (published) | | 3,280 | | 84.8 | | |",
         "| convolutional VAEs (published, various) | | | | about 81 | | |",
         "",
@@ -210,7 +209,7 @@ def markdown(reference, results, args):
         f"| model | K=1 (ELBO) | K={args.k:,} | gap | time for K={args.k:,} |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, (model, _, _, r) in results.items():
+    for model, _, _, r in results.values():
         lines.append(
             f"| skvae `{type(model).__name__}` | {-r['elbo_subset']:.2f} "
             f"| {-r['nll_subset']:.2f} | {r['elbo_subset'] - r['nll_subset']:.2f} "

@@ -17,7 +17,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy.stats import norm  # noqa: E402
 from sklearn.cluster import DBSCAN  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -26,20 +25,13 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
 from skvae import VAE, DenoisingAE  # noqa: E402
-
-
-def image_grid(images, n_cols, ax, side=8):
-    """Tile flattened ``side x side`` images into one picture on ``ax``."""
-    n_rows = int(np.ceil(len(images) / n_cols))
-    canvas = np.zeros((n_rows * (side + 1), n_cols * (side + 1)))
-    for i, image in enumerate(images):
-        r, c = divmod(i, n_cols)
-        canvas[
-            r * (side + 1) : r * (side + 1) + side,
-            c * (side + 1) : c * (side + 1) + side,
-        ] = image.reshape(side, side)
-    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
-    ax.set_axis_off()
+from skvae.plotting import (  # noqa: E402
+    plot_latent_space,
+    plot_learning_curve,
+    plot_manifold,
+    plot_reconstructions,
+    plot_score_histogram,
+)
 
 
 def main(out):
@@ -112,60 +104,31 @@ def main(out):
     )
 
     fig, ax = plt.subplots(figsize=(6, 5))
-    points = ax.scatter(codes[:, 0], codes[:, 1], c=y, cmap="tab10", s=6)
-    fig.colorbar(points, ax=ax, label="digit")
-    ax.set(title="VAE latent space of the digits", xlabel="vae0", ylabel="vae1")
+    plot_latent_space(vae, X, y, ax=ax)
+    ax.set_title("VAE latent space of the digits")
     fig.savefig(out / "latent_space.png", dpi=100, bbox_inches="tight")
 
-    n = 15  # decode a grid of latent points, evenly spaced in probability
-    grid = norm.ppf(np.linspace(0.05, 0.95, n))
-    latent = np.array([[x, y_] for y_ in grid[::-1] for x in grid])
     fig, ax = plt.subplots(figsize=(6, 6))
-    image_grid(vae.inverse_transform(latent), n, ax)
+    plot_manifold(vae, n=15, ax=ax)
     ax.set_title("Digits decoded from a grid over the latent space")
     fig.savefig(out / "manifold.png", dpi=100, bbox_inches="tight")
 
-    fig, axes = plt.subplots(4, 1, figsize=(8, 4.4))
-    for ax, images, title in zip(
-        axes,
-        [
-            X_test[:12],
-            vae.inverse_transform(vae.transform(X_test[:12])),
-            noisy[:12],
-            cleaned[:12],
-        ],
-        [
-            "held-out digits",
-            "VAE reconstructions (2-D code)",
-            "with noise",
-            "DenoisingAE output",
-        ],
-    ):
-        image_grid(images, 12, ax)
-        ax.set_title(title, fontsize=9)
+    fig = plt.figure(figsize=(8, 4.4))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2, 3])
+    plot_reconstructions(vae, X_test, n=12, fig=top)
+    plot_reconstructions(dae, X_test, n=12, noisy=noisy, fig=bottom)
     fig.savefig(out / "reconstructions.png", dpi=100, bbox_inches="tight")
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(np.arange(1, vae.n_iter_ + 1), vae.loss_curve_, label="training loss")
-    ax.plot(
-        np.arange(1, vae.n_iter_ + 1),
-        -np.array(vae.validation_scores_),
-        label="validation -ELBO",
-    )
-    ax.axvline(vae.kl_warmup_epochs, color="gray", ls=":", label="end of KL warm-up")
-    ax.set(xlabel="epoch", ylabel="nats per digit", title="Learning curve")
-    ax.legend()
+    plot_learning_curve(vae, ax=ax)
+    ax.set_title("Learning curve")
     fig.savefig(out / "learning_curve.png", dpi=100, bbox_inches="tight")
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    bins = np.linspace(
-        min(noise_scores.min(), digit_scores.min()), digit_scores.max(), 60
+    plot_score_histogram(
+        vae, {"held-out digits": X_test, "uniform noise": noise}, ax=ax
     )
-    ax.hist(digit_scores, bins=bins, alpha=0.6, label="held-out digits")
-    ax.hist(noise_scores, bins=bins, alpha=0.6, label="uniform noise")
-    ax.axvline(vae.offset_, color="k", ls="--", label="offset_ (predict threshold)")
-    ax.set(xlabel="score_samples (ELBO, nats)", ylabel="count", title="Outlier scores")
-    ax.legend()
+    ax.set_title("Outlier scores")
     fig.savefig(out / "scores.png", dpi=100, bbox_inches="tight")
     print(
         f"\nFigures written to {out}/: latent_space.png, manifold.png, "
