@@ -473,7 +473,7 @@ class BaseAutoencoder(
             )
         self._check_values(X)
         self._check_checkpoint()
-        device = resolve_device(self.device) if fresh else torch.device(self.device_)
+        device = resolve_device(self.device) if fresh else self._sync_device()
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         with _seeded_torch(seed, device):
             rows = DeviceRows(X, device)
@@ -487,6 +487,21 @@ class BaseAutoencoder(
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
                 self._set_offset(X)
+
+    def _sync_device(self):
+        """The device that ``device`` resolves to now, with the model moved there.
+
+        A fitted model follows its ``device`` parameter: inference and further
+        training run where ``set_params(device=...)`` points, or on a GPU that
+        ``'auto'`` finds on a machine other than the one that fitted it.
+        """
+        device = resolve_device(self.device)
+        if str(device) != self.device_:
+            self.module_.to(device)  # in place: the optimizer keeps its parameters
+            # loading its own state casts the moments to the parameters' device
+            self._optimizer.load_state_dict(self._optimizer.state_dict())
+            self.device_ = str(device)
+        return device
 
     def _check_checkpoint(self):
         """Fail now, not after the first epoch, if the checkpoint cannot be written."""
@@ -632,13 +647,13 @@ class BaseAutoencoder(
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _forward(self, fn, X, cost=1):
-        """``fn`` applied to the rows of ``X`` in chunks on the model's device.
+        """``fn`` applied to the rows of ``X`` in chunks, where ``device`` points.
 
         ``cost`` is the work per row relative to one forward pass. The
         result is a numpy array of ``X``'s float dtype (float64 for other
         dtypes).
         """
-        device = torch.device(self.device_)
+        device = self._sync_device()
         with torch.inference_mode():
             out = map_chunks(fn, X, max(1, self._chunk_size() // cost), device)
         return out.numpy().astype(output_dtype(X), copy=False)
@@ -684,9 +699,12 @@ class BaseAutoencoder(
         try:
             device = resolve_device(self.device_)
         except ValueError:
+            note = ""
+            if not _available(self.device):  # e.g. 'cuda': follow the fallback
+                self.device, note = "cpu", " and its device parameter set to 'cpu'"
             warnings.warn(
                 f"This model was fitted on {self.device_}, which is not available "
-                f"here; it is loaded on the CPU.",
+                f"here; it is loaded on the CPU{note}.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -698,6 +716,14 @@ class BaseAutoencoder(
         self.module_.to(device).eval()
         self._optimizer = self._make_optimizer()
         self._optimizer.load_state_dict(optimizer_state)
+
+
+def _available(device):
+    try:
+        resolve_device(device)
+    except ValueError:
+        return False
+    return True
 
 
 def _clone_state(module):

@@ -113,7 +113,11 @@ _FRAGMENTS = {
 
     device : str, default='auto'
         Torch device: 'auto' (CUDA when available, else CPU), 'cpu',
-        'cuda', 'cuda:N' or 'mps'. An unavailable device is an error.
+        'cuda', 'cuda:N' or 'mps'. An unavailable device is an error. A
+        fitted model moves to the device this resolves to when it is next
+        used: ``set_params(device='cuda')`` and then ``predict`` runs on the
+        GPU, and a model fitted on a CPU with ``'auto'`` uses the GPU of the
+        machine that loads it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, noise and the validation
@@ -142,7 +146,7 @@ _FRAGMENTS = {
         and return numpy arrays).
 
     device_ : str
-        Device the model lives on.
+        Device the model lives on (see ``device``).
 
     n_features_in_ : int
         Number of features seen during ``fit``.

@@ -74,15 +74,15 @@ def test_importance_weighted_estimate_converges_to_the_exact_likelihood():
     W = linear.weight.detach().double().numpy()
     b = (linear.bias + module.offset).detach().double().numpy()
     s2 = module.likelihood.log_variance().exp().detach().double().numpy()
-    exact = multivariate_normal(b, W @ W.T + np.diag(s2)).logpdf(X[:200])
+    exact = multivariate_normal(b, W @ W.T + np.diag(s2)).logpdf(X)
 
-    elbo = vae.score_samples(X[:200])
+    gap = np.mean(exact - vae.score_samples(X))  # the ELBO's, over all rows
     iwae = vae.set_params(n_importance_samples=2000).score_samples(X[:200])
-    gap = np.mean(exact - elbo)  # measured: 0.34 nats
+    error = iwae - exact[:200]
+    # measured: ELBO gap 0.2 nats; K=2000 bias 0.001, mean absolute error 0.03
     assert gap > 0.1
-    # measured: bias 0.008 nats, mean absolute error 0.02 nats
-    assert abs(np.mean(exact - iwae)) < 0.03
-    assert np.abs(iwae - exact).mean() < 0.15 * gap
+    assert abs(error.mean()) < 0.02
+    assert np.abs(error).mean() < min(0.05, gap / 3)
 
 
 def test_n_importance_samples_is_validated_when_scoring(fitted_vaes, digits):
