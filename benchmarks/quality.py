@@ -30,18 +30,13 @@ beside the repository). Writes ``benchmarks/results/quality.md``.
 """
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from _common import ROOT, load_mnist, machine
 
 from skvae import VAE, ConvVAE
-
-ROOT = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("SKVAE_DATA", ROOT.parent.parent / "shared" / "datasets"))
 
 # the settings of section 2; all others are skvae's defaults
 MODELS = {
@@ -58,19 +53,6 @@ MODELS = {
     ),
 }
 EPOCHS = {"vae": 50, "convvae": 10}
-
-
-def load_mnist():
-    path = DATA / "mnist.npz"
-    if not path.exists():
-        raise SystemExit(
-            f"{path} not found; set SKVAE_DATA to the folder holding mnist.npz"
-        )
-    with np.load(path) as data:
-        return tuple(
-            data[k].reshape(-1, 784).astype(np.float32) / 255
-            for k in ("x_train", "x_test")
-        )
 
 
 def binarize(X, rng):
@@ -130,20 +112,6 @@ def evaluate(model, X_test_bin, subset, k):
         nll_full=-(elbo_full.mean() + gap.mean()),
         nll_full_se=gap.std(ddof=1) / np.sqrt(len(gap)),
         score_seconds=seconds,
-    )
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if "model name" in ln)
-    except (OSError, StopIteration):
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {gpu}"
     )
 
 

@@ -29,8 +29,6 @@ beside the repository).
 import argparse
 import copy
 import multiprocessing
-import os
-import platform
 import tempfile
 import threading
 import time
@@ -38,11 +36,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import ROOT, load_mnist, machine
 
 from skvae import VAE, ConvVAE
 
-ROOT = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("SKVAE_DATA", ROOT.parent.parent / "shared" / "datasets"))
 PYOD_NET = dict(
     hidden_layer_sizes=(128, 64, 32),
     latent_dim=2,
@@ -52,16 +49,6 @@ PYOD_NET = dict(
     early_stopping=False,
     kl_warmup_epochs=0,
 )
-
-
-def load_mnist():
-    path = DATA / "mnist.npz"
-    if not path.exists():
-        raise SystemExit(
-            f"{path} not found; set SKVAE_DATA to the folder holding mnist.npz"
-        )
-    with np.load(path) as data:
-        return data["x_train"].reshape(-1, 784).astype(np.float32) / 255
 
 
 def timed(fn):
@@ -272,22 +259,6 @@ def memory_table(X, copies):
 # ---- report ----------------------------------------------------------------------
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(
-                line.split(":")[1].strip() for line in info if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {device}"
-    )
-
-
 def markdown(training, scoring, memory, settings):
     lines = [
         "# Speed",
@@ -347,7 +318,7 @@ def main():
         "--quick", action="store_true", help="tiny sizes, to check the script"
     )
     args = parser.parse_args()
-    X = load_mnist()
+    X = load_mnist()[0]
     if args.quick:
         settings = dict(
             n_rows=2000, epochs=1, repeats=1, batch_sizes=(128,), copies=(1, 2)

@@ -6,7 +6,7 @@
 2. A ``Pipeline`` of ``MinMaxScaler``, a 2-D ``VAE`` and ``DBSCAN``,
    fitted in one call; its clusters against the digit labels.
 
-About 2 minutes on 2 CPU cores; needs no data files.
+About 1.5 minutes on 2 CPU cores; needs no data files.
 
     python examples/grid_search.py [--out example-output/grid_search]
 """

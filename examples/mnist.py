@@ -7,7 +7,7 @@
    ranks the test set; the 9s, never seen in training, should score low.
    Score histograms of normal test digits, 9s and uniform random images.
 
-About 6 minutes on 2 CPU cores (subsets of 20,000 training images, at
+About 11 minutes on 2 CPU cores (subsets of 20,000 training images, at
 most 15 epochs).
 
     python examples/mnist.py [--out example-output/mnist]

@@ -50,7 +50,7 @@ def main():
     print("2. New faces from a VAE's prior")
     vae = VAE(latent_dim=16, epochs=300, random_state=0).fit(faces)
     fig, ax = plt.subplots(figsize=(10, 4.2))
-    plot_images(np.clip(vae.sample(20, random_state=0), 0, 1), SHAPE, ax=ax)
+    plot_images(vae.sample(20, random_state=0), SHAPE, cmap="gray", ax=ax)
     ax.set_title("decoded draws from the prior of a 16-D VAE")
     save(fig, out, "generated.png")
 
@@ -74,7 +74,7 @@ def main():
         f"denoised {np.mean((denoised - test) ** 2):.5f}"
     )
     fig = plt.figure(figsize=(12, 5))
-    plot_reconstructions(dae, test, n=8, noisy=noisy, fig=fig)
+    plot_reconstructions(dae, test, n=8, noisy=noisy, cmap="gray", fig=fig)
     save(fig, out, "denoising.png")
 
 

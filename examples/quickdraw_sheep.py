@@ -9,7 +9,7 @@
 3. Anomaly detection: the 200 held-out sheep against 200 drawings of each
    other class in ``quickdraw_outliers.npz``; ROC-AUC per class.
 
-About 3 minutes on 2 CPU cores.
+About a minute on 2 CPU cores.
 
     python examples/quickdraw_sheep.py [--out example-output/quickdraw_sheep]
 """
