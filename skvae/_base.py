@@ -696,9 +696,9 @@ class BaseAutoencoder(
         super().__setstate__(state)
         if module_state is None:
             return
-        try:
-            device = resolve_device(self.device_)
-        except ValueError:
+        if _available(self.device_):
+            device = torch.device(self.device_)
+        else:
             note = ""
             if not _available(self.device):  # e.g. 'cuda': follow the fallback
                 self.device, note = "cpu", " and its device parameter set to 'cpu'"

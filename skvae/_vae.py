@@ -125,9 +125,9 @@ class VAE(BaseVAE):
         ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``, a lower bound; with ``K``
         samples it is the importance-weighted bound
         ``log mean_k p(x, z_k) / q(z_k|x)``, which is tighter and converges
-        to ``log p(x)``. The posterior draws are fixed per model, so that
-        scores are deterministic and do not depend on which other samples
-        are scored.
+        to ``log p(x)``. The posterior draws of a sample are fixed by its
+        values, so that scores are deterministic and do not depend on which
+        other samples are scored.
 
         Examples
         --------

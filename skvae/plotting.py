@@ -66,11 +66,16 @@ def _image_shape(est, image_shape):
     if hasattr(est, "image_shape_"):
         h, w, c = est.image_shape_
         return (h, w) if c == 1 else (h, w, c)
-    side = math.isqrt(est.n_features_in_)
-    if side * side != est.n_features_in_:
+    return _square_shape(est.n_features_in_)
+
+
+def _square_shape(n_values):
+    """``(side, side)`` for rows of ``n_values`` values, if that is a square."""
+    side = math.isqrt(n_values)
+    if side * side != n_values:
         raise ValueError(
-            f"Cannot tell the image shape of rows of {est.n_features_in_} "
-            f"features; pass image_shape=(height, width)."
+            f"Cannot tell the image shape of rows of {n_values} values; pass "
+            f"image_shape=(height, width)."
         )
     return (side, side)
 
@@ -135,13 +140,7 @@ def plot_images(images, image_shape=None, *, n_cols=10, cmap="gray_r", ax=None):
         image_shape = images.shape[1:]
     images = images.reshape(len(images), -1)
     if image_shape is None:
-        side = math.isqrt(images.shape[1])
-        if side * side != images.shape[1]:
-            raise ValueError(
-                f"Cannot tell the image shape of rows of {images.shape[1]} "
-                f"values; pass image_shape=(height, width)."
-            )
-        image_shape = (side, side)
+        image_shape = _square_shape(images.shape[1])
     ax = _new_axes(ax)
     _show(ax, _tile(images, tuple(image_shape), min(n_cols, len(images))), cmap)
     return ax
@@ -293,16 +292,15 @@ def plot_reconstructions(
     est = _autoencoder(model)
     shape = _image_shape(est, image_shape)
     clean = np.asarray(X)[:n].reshape(-1, math.prod(shape))
-    rows = {"original": clean}
-    source = clean
-    if noisy is not None:
-        source = np.asarray(noisy)[:n].reshape(clean.shape)
-        rows = {"noisy": source}
-    rows["denoised" if noisy is not None else "reconstruction"] = (
-        model.inverse_transform(model.transform(source))
-    )
-    if noisy is not None:
-        rows["clean"] = clean
+
+    def reconstruct(images):
+        return model.inverse_transform(model.transform(images))
+
+    if noisy is None:
+        rows = {"original": clean, "reconstruction": reconstruct(clean)}
+    else:
+        noisy = np.asarray(noisy)[:n].reshape(clean.shape)
+        rows = {"noisy": noisy, "denoised": reconstruct(noisy), "clean": clean}
     fig = _pyplot().figure() if fig is None else fig
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, (title, images) in zip(axes, rows.items()):
