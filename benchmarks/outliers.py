@@ -213,6 +213,8 @@ def table(results, title, with_precision):
         + " | ".join(f"{total[n]:.0f}" for n in names)
         + " |"
     )
+    if "skvae VAE K=64" in names:
+        lines += ["", "The two VAE columns score one fitted model; its time is split."]
     peers = [n for n in PEERS if n in names]
     lines += [
         "",
