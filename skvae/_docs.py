@@ -1,8 +1,12 @@
 """Parameter and attribute docs shared by the estimators' docstrings.
 
-A class docstring names a fragment as ``%(name)s``; ``fill_doc`` fills it in,
-so that one parameter is documented once and reads the same everywhere.
+A class docstring names a fragment as ``%(name)s`` on a line of its own;
+``fill_doc`` fills it in at that line's indentation, so that one parameter is
+documented once and reads the same everywhere.
 """
+
+import re
+import textwrap
 
 _FRAGMENTS = {
     "dense_parameters": """\
@@ -171,12 +175,26 @@ _FRAGMENTS = {
 }
 
 
+# a fragment's place in a docstring: ``%(name)s`` alone on its line
+_PLACEHOLDER = re.compile(r"^( *)%\((\w+)\)s$", re.MULTILINE)
+
+
 def fill_doc(**defaults):
-    """Class decorator: fill the fragments, with ``defaults``, into the docstring."""
-    fragments = {name: text % defaults for name, text in _FRAGMENTS.items()}
+    """Class decorator: fill the fragments, with ``defaults``, into the docstring.
+
+    Each fragment is indented like the line that names it, so that the
+    docstring keeps one indentation however the source is formatted.
+    """
+    fragments = {
+        name: textwrap.dedent(text) % defaults for name, text in _FRAGMENTS.items()
+    }
+
+    def fill(match):
+        indent, name = match.groups()
+        return textwrap.indent(fragments[name], indent)
 
     def decorate(cls):
-        cls.__doc__ = cls.__doc__ % fragments
+        cls.__doc__ = _PLACEHOLDER.sub(fill, cls.__doc__)
         return cls
 
     return decorate
