@@ -94,6 +94,7 @@ class ConvVAE(BaseVAE):
         verbose=0,
         warm_start=False,
         checkpoint=None,
+        log_dir=None,
     ):
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -123,3 +124,4 @@ class ConvVAE(BaseVAE):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+        self.log_dir = log_dir

@@ -113,6 +113,7 @@ class DenoisingAE(BaseAutoencoder):
         verbose=0,
         warm_start=False,
         checkpoint=None,
+        log_dir=None,
     ):
         self.latent_dim = latent_dim
         self.noise = noise
@@ -140,6 +141,7 @@ class DenoisingAE(BaseAutoencoder):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+        self.log_dir = log_dir
 
     @property
     def _image_input(self):

@@ -143,7 +143,19 @@ _FRAGMENTS = {
         model after the last finished epoch, and ``fit`` with
         ``warm_start=True`` trains it on. Each checkpoint costs a write of
         the model and a pass over the training data, which sets
-        ``offset_``.""",
+        ``offset_``.
+
+    log_dir : str, path-like or None, default=None
+        Folder for TensorBoard event files of the training curves (needs
+        the tensorboard package: ``pip install "skvae[tensorboard]"``).
+        Each ``fit`` and ``partial_fit`` call adds an event file with one
+        point per epoch, at step ``n_iter_``, so that ``warm_start`` and
+        ``partial_fit`` continue the curves: ``train/loss`` (as in
+        ``loss_curve_``), the VAEs' loss terms per sample
+        ``train/reconstruction_nll`` (``-log p(x|z)``, nats) and
+        ``train/kl``, the KL weight ``train/kl_weight``, and
+        ``validation/score``. Give each model its own folder: TensorBoard
+        shows a folder as one run. None logs nothing.""",
     "fitted_attributes": """\
     module_ : torch.nn.Module
         The trained network (for advanced use; the estimator's methods take
