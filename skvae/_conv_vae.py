@@ -19,8 +19,9 @@ class ConvVAE(BaseVAE):
 
     Parameters
     ----------
-    latent_dim : int, default=2
-        Dimension of the latent space (2 for plotting it).
+    latent_dim : int, default=16
+        Dimension of the latent space: 16 keeps enough of an image for
+        likelihoods, samples and outlier scores; 2 to plot it.
 
     %(conv_parameters)s
 
@@ -66,7 +67,7 @@ class ConvVAE(BaseVAE):
 
     def __init__(
         self,
-        latent_dim=2,
+        latent_dim=16,
         image_shape=None,
         channels=(32, 64),
         kernel_size=3,
