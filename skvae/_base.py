@@ -37,6 +37,7 @@ from ._data import (
     refuse_dates,
 )
 from ._images import check_image_array, flatten_images, resolve_image_shape
+from ._logging import training_log
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
 
 OPTIMIZERS = {
@@ -158,6 +159,7 @@ class BaseAutoencoder(
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "checkpoint": [None, str, os.PathLike],
+        "log_dir": [None, str, os.PathLike],
     }
 
     # True for models that read X as images (conv backbone)
@@ -475,7 +477,8 @@ class BaseAutoencoder(
         self._check_checkpoint()
         device = resolve_device(self.device) if fresh else self._sync_device()
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
-        with _seeded_torch(seed, device):
+        # the log opens first: a missing tensorboard fails before training
+        with training_log(self.log_dir) as log, _seeded_torch(seed, device):
             rows = DeviceRows(X, device)
             train = rows.indices(train)
             val = None if val is None else rows.indices(val)
@@ -483,7 +486,7 @@ class BaseAutoencoder(
                 sample = train[torch.randperm(len(train), device=train.device)]
                 self._start(rows.take(sample[:_INIT_SAMPLES]), device)
             try:
-                self._run_epochs(X, rows, train, val, epochs, min_batch)
+                self._run_epochs(X, rows, train, val, epochs, min_batch, log)
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
                 self._set_offset(X)
@@ -514,7 +517,7 @@ class BaseAutoencoder(
                 f"{folder!r} does not exist. Create it or choose another path."
             )
 
-    def _run_epochs(self, X, rows, train, val, epochs, min_batch):
+    def _run_epochs(self, X, rows, train, val, epochs, min_batch, log):
         module, optimizer = self.module_, self._optimizer
         n_samples = train.shape[0]
         batch_size = min(self.batch_size, n_samples)
@@ -528,6 +531,7 @@ class BaseAutoencoder(
             for _ in bar:
                 unfinished = _clone_state(module)
                 weights = self._loss_weights(self.n_iter_)
+                terms = log.epoch_terms()  # None unless log_dir is set
                 module.train()
                 total = torch.zeros((), device=rows.device)
                 order = train[torch.randperm(n_samples, device=train.device)]
@@ -536,7 +540,7 @@ class BaseAutoencoder(
                 n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
                 for start in range(0, n_used, batch_size):
                     batch = rows.take(order[start : min(start + batch_size, n_used)])
-                    loss = module.loss(batch, **weights)
+                    loss = module.loss(batch, terms=terms, **weights)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -553,6 +557,7 @@ class BaseAutoencoder(
                     self.validation_scores_.append(metric)
                 unfinished = None
                 self._report(bar, epoch_loss, validating)
+                log.write(self, weights, n_used, validating)
                 if self.checkpoint is not None:
                     self._set_offset(X)
                     self.save(self.checkpoint)

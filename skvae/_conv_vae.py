@@ -9,19 +9,19 @@ from ._vae import BaseVAE
 class ConvVAE(BaseVAE):
     """Variational autoencoder with convolutional layers, for images.
 
-        The encoder is a stack of strided convolutions followed by dense layers
-        that output the Gaussian posterior ``q(z|x)``; the decoder mirrors it
-        with dense layers and transposed convolutions. ``X`` holds one
-        flattened image per row (channels last, as numpy and Keras store
-        images), or is a 3-D ``(n, height, width)`` or 4-D ``(n, height, width,
-        channels)`` array. Everything else is as in :class:`VAE`: the same
-        transformer, scoring, sampling and outlier API.
+    The encoder is a stack of strided convolutions followed by dense layers
+    that output the Gaussian posterior ``q(z|x)``; the decoder mirrors it
+    with dense layers and transposed convolutions. ``X`` holds one
+    flattened image per row (channels last, as numpy and Keras store
+    images), or is a 3-D ``(n, height, width)`` or 4-D ``(n, height, width,
+    channels)`` array. Everything else is as in :class:`VAE`: the same
+    transformer, scoring, sampling and outlier API.
 
-        Parameters
-        ----------
-        latent_dim : int, default=16
-            Dimension of the latent space: 16 keeps enough of an image for
-            likelihoods, samples and outlier scores; 2 to plot it.
+    Parameters
+    ----------
+    latent_dim : int, default=16
+        Dimension of the latent space: 16 keeps enough of an image for
+        likelihoods, samples and outlier scores; 2 to plot it.
 
     %(conv_parameters)s
 
@@ -31,35 +31,35 @@ class ConvVAE(BaseVAE):
 
     %(training_parameters)s
 
-        Attributes
-        ----------
-        image_shape_ : tuple of int
-            ``(height, width, channels)`` of the training images.
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
 
     %(fitted_attributes)s
 
-        See Also
-        --------
-        VAE : The dense variational autoencoder.
+    See Also
+    --------
+    VAE : The dense variational autoencoder.
 
-        Notes
-        -----
-        ``score_samples`` is each image's ELBO (or, with
-        ``n_importance_samples`` above 1, its importance-weighted bound) in
-        nats, as for :class:`VAE`.
-        ``transform`` and ``score_samples`` take images in the same layout as
-        ``fit``; ``inverse_transform`` and ``sample`` return flattened images.
+    Notes
+    -----
+    ``score_samples`` is each image's ELBO (or, with
+    ``n_importance_samples`` above 1, its importance-weighted bound) in
+    nats, as for :class:`VAE`.
+    ``transform`` and ``score_samples`` take images in the same layout as
+    ``fit``; ``inverse_transform`` and ``sample`` return flattened images.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_digits
-        >>> from skvae import ConvVAE
-        >>> X = load_digits().data / 16  # 8x8 images in [0, 1]
-        >>> vae = ConvVAE(likelihood="bernoulli", epochs=3, random_state=0).fit(X)
-        >>> vae.image_shape_
-        (8, 8, 1)
-        >>> vae.sample(2, random_state=0).shape
-        (2, 64)
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import ConvVAE
+    >>> X = load_digits().data / 16  # 8x8 images in [0, 1]
+    >>> vae = ConvVAE(likelihood="bernoulli", epochs=3, random_state=0).fit(X)
+    >>> vae.image_shape_
+    (8, 8, 1)
+    >>> vae.sample(2, random_state=0).shape
+    (2, 64)
     """
 
     _parameter_constraints = {**BaseVAE._parameter_constraints, **CONV_CONSTRAINTS}
@@ -95,6 +95,7 @@ class ConvVAE(BaseVAE):
         verbose=0,
         warm_start=False,
         checkpoint=None,
+        log_dir=None,
     ):
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -124,3 +125,4 @@ class ConvVAE(BaseVAE):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+        self.log_dir = log_dir

@@ -14,31 +14,31 @@ from ._models import Autoencoder
 class DenoisingAE(BaseAutoencoder):
     """Denoising autoencoder: learns to reconstruct clean data from noisy data.
 
-        During training each batch is corrupted with fresh noise and the
-        network is trained to output the clean batch (mean squared error). The
-        encoder and decoder are dense layers (``architecture='mlp'``) or
-        convolutions for images (``architecture='conv'``, with the same image
-        handling as :class:`ConvVAE`).
+    During training each batch is corrupted with fresh noise and the
+    network is trained to output the clean batch (mean squared error). The
+    encoder and decoder are dense layers (``architecture='mlp'``) or
+    convolutions for images (``architecture='conv'``, with the same image
+    handling as :class:`ConvVAE`).
 
-        Parameters
-        ----------
-        latent_dim : int, default=32
-            Size of the code.
+    Parameters
+    ----------
+    latent_dim : int, default=32
+        Size of the code.
 
-        noise : {'gaussian', 'masking', 'salt_pepper'}, default='gaussian'
-            Corruption used in training: additive Gaussian noise with standard
-            deviation ``noise_level``; 'masking' sets a fraction ``noise_level``
-            of the values to 0; 'salt_pepper' sets a fraction ``noise_level``
-            of the values to their feature's training minimum or maximum (half
-            each).
+    noise : {'gaussian', 'masking', 'salt_pepper'}, default='gaussian'
+        Corruption used in training: additive Gaussian noise with standard
+        deviation ``noise_level``; 'masking' sets a fraction ``noise_level``
+        of the values to 0; 'salt_pepper' sets a fraction ``noise_level``
+        of the values to their feature's training minimum or maximum (half
+        each).
 
-        noise_level : float, default=0.1
-            Strength of the noise; a fraction in [0, 1] for 'masking' and
-            'salt_pepper'.
+    noise_level : float, default=0.1
+        Strength of the noise; a fraction in [0, 1] for 'masking' and
+        'salt_pepper'.
 
-        architecture : {'mlp', 'conv'}, default='mlp'
-            Dense layers, or convolutions over images; only 'conv' uses the
-            next three parameters.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        Dense layers, or convolutions over images; only 'conv' uses the
+        next three parameters.
 
     %(conv_parameters)s
 
@@ -46,35 +46,35 @@ class DenoisingAE(BaseAutoencoder):
 
     %(training_parameters)s
 
-        Attributes
-        ----------
-        image_shape_ : tuple of int
-            ``(height, width, channels)`` of the training images, with
-            ``architecture='conv'``.
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images, with
+        ``architecture='conv'``.
 
     %(fitted_attributes)s
 
-        See Also
-        --------
-        VAE : A probabilistic autoencoder that can also generate data.
+    See Also
+    --------
+    VAE : A probabilistic autoencoder that can also generate data.
 
-        Notes
-        -----
-        ``score_samples`` is the negative mean squared reconstruction error of
-        each sample over its features, ``-mean((x - decode(encode(x)))**2)``,
-        computed without noise. A plain autoencoder has no prior to sample
-        from, so there is no ``sample`` method.
+    Notes
+    -----
+    ``score_samples`` is the negative mean squared reconstruction error of
+    each sample over its features, ``-mean((x - decode(encode(x)))**2)``,
+    computed without noise. A plain autoencoder has no prior to sample
+    from, so there is no ``sample`` method.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn.datasets import load_digits
-        >>> from skvae import DenoisingAE
-        >>> X = load_digits().data / 16
-        >>> dae = DenoisingAE(noise_level=0.2, epochs=5, random_state=0).fit(X)
-        >>> noisy = X + np.random.default_rng(0).normal(0, 0.2, X.shape)
-        >>> dae.denoise(noisy).shape
-        (1797, 64)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import DenoisingAE
+    >>> X = load_digits().data / 16
+    >>> dae = DenoisingAE(noise_level=0.2, epochs=5, random_state=0).fit(X)
+    >>> noisy = X + np.random.default_rng(0).normal(0, 0.2, X.shape)
+    >>> dae.denoise(noisy).shape
+    (1797, 64)
     """
 
     _parameter_constraints = {
@@ -113,6 +113,7 @@ class DenoisingAE(BaseAutoencoder):
         verbose=0,
         warm_start=False,
         checkpoint=None,
+        log_dir=None,
     ):
         self.latent_dim = latent_dim
         self.noise = noise
@@ -140,6 +141,7 @@ class DenoisingAE(BaseAutoencoder):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+        self.log_dir = log_dir
 
     @property
     def _image_input(self):

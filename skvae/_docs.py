@@ -1,8 +1,12 @@
 """Parameter and attribute docs shared by the estimators' docstrings.
 
-A class docstring names a fragment as ``%(name)s``; ``fill_doc`` fills it in,
-so that one parameter is documented once and reads the same everywhere.
+A class docstring names a fragment as ``%(name)s`` on a line of its own;
+``fill_doc`` fills it in at that line's indentation, so that one parameter is
+documented once and reads the same everywhere.
 """
+
+import re
+import textwrap
 
 _FRAGMENTS = {
     "dense_parameters": """\
@@ -139,7 +143,19 @@ _FRAGMENTS = {
         model after the last finished epoch, and ``fit`` with
         ``warm_start=True`` trains it on. Each checkpoint costs a write of
         the model and a pass over the training data, which sets
-        ``offset_``.""",
+        ``offset_``.
+
+    log_dir : str, path-like or None, default=None
+        Folder for TensorBoard event files of the training curves (needs
+        the tensorboard package: ``pip install "skvae[tensorboard]"``).
+        Each ``fit`` and ``partial_fit`` call adds an event file with one
+        point per epoch, at step ``n_iter_``, so that ``warm_start`` and
+        ``partial_fit`` continue the curves: ``train/loss`` (as in
+        ``loss_curve_``), the VAEs' loss terms per sample
+        ``train/reconstruction_nll`` (``-log p(x|z)``, nats) and
+        ``train/kl``, the KL weight ``train/kl_weight``, and
+        ``validation/score``. Give each model its own folder: TensorBoard
+        shows a folder as one run. None logs nothing.""",
     "fitted_attributes": """\
     module_ : torch.nn.Module
         The trained network (for advanced use; the estimator's methods take
@@ -151,7 +167,7 @@ _FRAGMENTS = {
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
@@ -171,12 +187,26 @@ _FRAGMENTS = {
 }
 
 
+# a fragment's place in a docstring: ``%(name)s`` alone on its line
+_PLACEHOLDER = re.compile(r"^( *)%\((\w+)\)s$", re.MULTILINE)
+
+
 def fill_doc(**defaults):
-    """Class decorator: fill the fragments, with ``defaults``, into the docstring."""
-    fragments = {name: text % defaults for name, text in _FRAGMENTS.items()}
+    """Class decorator: fill the fragments, with ``defaults``, into the docstring.
+
+    Each fragment is indented like the line that names it, so that the
+    docstring keeps one indentation however the source is formatted.
+    """
+    fragments = {
+        name: textwrap.dedent(text) % defaults for name, text in _FRAGMENTS.items()
+    }
+
+    def fill(match):
+        indent, name = match.groups()
+        return textwrap.indent(fragments[name], indent)
 
     def decorate(cls):
-        cls.__doc__ = cls.__doc__ % fragments
+        cls.__doc__ = _PLACEHOLDER.sub(fill, cls.__doc__)
         return cls
 
     return decorate

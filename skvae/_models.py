@@ -5,7 +5,10 @@ Every model offers the same four methods, which is all the estimator core
 
 - ``embed(x)``: the deterministic code of each row (posterior mean for a VAE);
 - ``decode(z)``: the data-space mean for each code;
-- ``loss(x, **weights)``: the scalar training objective for a batch;
+- ``loss(x, terms=None, **weights)``: the scalar training objective for a
+  batch; given a dict as ``terms`` (only when training is logged), a model
+  whose objective has several terms adds each term's sum over the batch's
+  rows to it, as a detached tensor (``add_terms``);
 - ``score(x)``: a per-sample score in which higher means more normal (VAEs
   take ``n_samples``, the number of importance samples).
 """
@@ -21,6 +24,17 @@ from ._noise import row_keys, row_noise
 _LOG_2PI = math.log(2 * math.pi)
 # posterior samples per decoder pass when scoring by importance sampling
 IW_BLOCK = 128
+
+
+def add_terms(terms, **rows):
+    """Add the sum over rows of each loss term to the dict ``terms``.
+
+    The sums stay detached tensors on the device: training reads them once
+    per epoch, not per batch.
+    """
+    for name, values in rows.items():
+        batch_sum = values.detach().sum()
+        terms[name] = terms[name] + batch_sum if name in terms else batch_sum
 
 
 class GaussianLikelihood(nn.Module):
@@ -120,8 +134,10 @@ class VariationalAutoencoder(nn.Module):
         kl = 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(-1)
         return log_lik, kl
 
-    def loss(self, x, kl_weight=1.0):
+    def loss(self, x, kl_weight=1.0, terms=None):
         log_lik, kl = self._elbo_terms(x)
+        if terms is not None:
+            add_terms(terms, reconstruction_nll=-log_lik, kl=kl)
         return (kl_weight * kl - log_lik).mean()
 
     def score(self, x, n_samples=1):
@@ -192,7 +208,8 @@ class Autoencoder(nn.Module):
     def decode(self, z):
         return self.decoder(z) + self.offset  # offsets from the mean sample
 
-    def loss(self, x):
+    def loss(self, x, terms=None):
+        """Mean squared error of the reconstructed noisy ``x``: a single term."""
         noisy = corrupt(x, self.noise, self.noise_level, self.low, self.high)
         return F.mse_loss(self.decode(self.embed(noisy)), x)
 

@@ -91,16 +91,16 @@ class BaseVAE(BaseAutoencoder):
 class VAE(BaseVAE):
     """Variational autoencoder with dense (fully connected) layers.
 
-        An encoder maps each sample to a Gaussian posterior ``q(z|x)`` over a
-        ``latent_dim``-dimensional latent space and a decoder maps latent codes
-        back to the parameters of ``p(x|z)``; both are trained by maximising the
-        evidence lower bound (ELBO). As a transformer it gives the posterior
-        means; as an outlier detector it ranks samples by their log-likelihood.
+    An encoder maps each sample to a Gaussian posterior ``q(z|x)`` over a
+    ``latent_dim``-dimensional latent space and a decoder maps latent codes
+    back to the parameters of ``p(x|z)``; both are trained by maximising the
+    evidence lower bound (ELBO). As a transformer it gives the posterior
+    means; as an outlier detector it ranks samples by their log-likelihood.
 
-        Parameters
-        ----------
-        latent_dim : int, default=2
-            Dimension of the latent space (2 for plotting it).
+    Parameters
+    ----------
+    latent_dim : int, default=2
+        Dimension of the latent space (2 for plotting it).
 
     %(dense_parameters)s
 
@@ -108,38 +108,38 @@ class VAE(BaseVAE):
 
     %(training_parameters)s
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(fitted_attributes)s
 
-        See Also
-        --------
-        ConvVAE : The same model with convolutional layers, for images.
-        DenoisingAE : A deterministic autoencoder trained to remove noise.
-        sklearn.decomposition.PCA : The linear counterpart, with the same API.
+    See Also
+    --------
+    ConvVAE : The same model with convolutional layers, for images.
+    DenoisingAE : A deterministic autoencoder trained to remove noise.
+    sklearn.decomposition.PCA : The linear counterpart, with the same API.
 
-        Notes
-        -----
-        ``score_samples`` estimates each sample's log-likelihood ``log p(x)``
-        in nats. With the default ``n_importance_samples=1`` it is the ELBO,
-        ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``, a lower bound; with ``K``
-        samples it is the importance-weighted bound
-        ``log mean_k p(x, z_k) / q(z_k|x)``, which is tighter and converges
-        to ``log p(x)``. The posterior draws of a sample are fixed by its
-        values, so that scores are deterministic and do not depend on which
-        other samples are scored.
+    Notes
+    -----
+    ``score_samples`` estimates each sample's log-likelihood ``log p(x)``
+    in nats. With the default ``n_importance_samples=1`` it is the ELBO,
+    ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``, a lower bound; with ``K``
+    samples it is the importance-weighted bound
+    ``log mean_k p(x, z_k) / q(z_k|x)``, which is tighter and converges
+    to ``log p(x)``. The posterior draws of a sample are fixed by its
+    values, so that scores are deterministic and do not depend on which
+    other samples are scored.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sklearn.preprocessing import MinMaxScaler
-        >>> from skvae import VAE
-        >>> X = MinMaxScaler().fit_transform(load_digits().data)
-        >>> vae = VAE(latent_dim=2, likelihood="bernoulli", epochs=5, random_state=0)
-        >>> vae.fit_transform(X).shape
-        (1797, 2)
-        >>> vae.sample(3, random_state=0).shape
-        (3, 64)
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skvae import VAE
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> vae = VAE(latent_dim=2, likelihood="bernoulli", epochs=5, random_state=0)
+    >>> vae.fit_transform(X).shape
+    (1797, 2)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
     """
 
     def __init__(
@@ -169,6 +169,7 @@ class VAE(BaseVAE):
         verbose=0,
         warm_start=False,
         checkpoint=None,
+        log_dir=None,
     ):
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -195,3 +196,4 @@ class VAE(BaseVAE):
         self.verbose = verbose
         self.warm_start = warm_start
         self.checkpoint = checkpoint
+        self.log_dir = log_dir

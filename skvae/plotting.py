@@ -118,8 +118,10 @@ def plot_images(images, image_shape=None, *, n_cols=10, cmap="gray_r", ax=None):
 
     Parameters
     ----------
-    images : array-like of shape (n_images, n_features) or (n_images, *image_shape)
-        Flattened (channels last) or image-shaped arrays.
+    images : array-like of shape (n_images, n_features) or image-shaped
+        Flattened images (channels last), or an array of shape
+        ``(n_images, height, width)`` or ``(n_images, height, width,
+        channels)``.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)``; taken from
         3-D/4-D ``images``, or else square single-channel images are
