@@ -81,7 +81,7 @@ def test_conv_vae_matches_a_dense_vae_of_the_same_size(digits_split):
     # on 8x8 images one seed moves either model by a few percent: compare the
     # mean over three seeds
     X_train, X_test = digits_split[:2]
-    small = dict(channels=(16, 32), hidden_layer_sizes=(64,))
+    small = dict(latent_dim=2, channels=(16, 32), hidden_layer_sizes=(64,))
     conv_mse, dense_mse = [], []
     for seed in range(3):
         conv = ConvVAE(**small, epochs=30, random_state=seed).fit(X_train)
