@@ -11,18 +11,22 @@ ROOT = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("SKVAE_DATA", ROOT.parent.parent / "shared" / "datasets"))
 
 
-def load_mnist():
-    """MNIST training and test images as float32 rows in [0, 1]."""
+def load_mnist(labels=False):
+    """MNIST training and test images as float32 rows in [0, 1].
+
+    With ``labels``, also the digits: ``X_train, X_test, y_train, y_test``.
+    """
     path = DATA / "mnist.npz"
     if not path.exists():
         raise SystemExit(
             f"{path} not found; set SKVAE_DATA to the folder holding mnist.npz"
         )
     with np.load(path) as data:
-        return tuple(
+        images = tuple(
             data[k].reshape(-1, 784).astype(np.float32) / 255
             for k in ("x_train", "x_test")
         )
+        return images + (data["y_train"], data["y_test"]) if labels else images
 
 
 def machine():
