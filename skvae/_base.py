@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,6 +39,7 @@ from ._data import (
 from ._images import check_image_array, flatten_images, resolve_image_shape
 from ._logging import training_log
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
+from ._threads import cpu_threads, step_threads
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -486,10 +487,19 @@ class BaseAutoencoder(
                 sample = train[torch.randperm(len(train), device=train.device)]
                 self._start(rows.take(sample[:_INIT_SAMPLES]), device)
             try:
-                self._run_epochs(X, rows, train, val, epochs, min_batch, log)
+                batch_size = min(self.batch_size, len(train))
+                with self._step_threads(device, X.shape[1], batch_size):
+                    self._run_epochs(X, rows, train, val, epochs, min_batch, log)
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
                 self._set_offset(X)
+
+    def _step_threads(self, device, n_features, batch_size):
+        """On the CPU, as many threads as the work of a training step needs."""
+        if device.type != "cpu":
+            return nullcontext()
+        n = step_threads(self.module_, n_features, self.latent_dim, batch_size)
+        return cpu_threads(n)
 
     def _sync_device(self):
         """The device that ``device`` resolves to now, with the model moved there.

@@ -403,6 +403,60 @@ def test_threads_predict_as_one_thread_does(estimator, digits):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.fixture
+def threads_seen(monkeypatch):
+    """The torch thread count of every training step, in order."""
+    seen = []
+    for model in (VariationalAutoencoder, Autoencoder):
+
+        def loss(self, *args, _loss=model.loss, **kwargs):
+            seen.append(torch.get_num_threads())
+            return _loss(self, *args, **kwargs)
+
+        monkeypatch.setattr(model, "loss", loss)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield seen
+    torch.set_num_threads(before)
+
+
+def test_training_threads_suit_the_work_of_a_step(threads_seen, digits):
+    X = digits[0][:300]
+    # about 5 MFLOP per step: one thread, as torch's threads would cost more
+    VAE(epochs=1, hidden_layer_sizes=(16,), batch_size=32).fit(X)
+    assert set(threads_seen) == {1}
+    assert torch.get_num_threads() == 2
+    threads_seen.clear()
+    # about 500 MFLOP per step: all the threads the caller allows
+    VAE(epochs=1, hidden_layer_sizes=(512,), batch_size=1024).fit(X)
+    assert set(threads_seen) == {2}
+    assert torch.get_num_threads() == 2
+
+
+def test_training_threads_are_restored_however_training_ends(
+    threads_seen, digits, fail_at
+):
+    X = digits[0][:300]
+    fail_at(2, KeyboardInterrupt)
+    with pytest.warns(UserWarning, match="interrupted"):
+        DenoisingAE(epochs=2, **SMALL).fit(X)
+    assert torch.get_num_threads() == 2
+    fail_at(1, RuntimeError("out of memory"))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        VAE(epochs=2, **SMALL).fit(X)
+    assert torch.get_num_threads() == 2
+    assert threads_seen and set(threads_seen) == {1}
+
+
+def test_training_in_threads_leaves_the_caller_setting(threads_seen, digits):
+    X = digits[0][:300]
+    fits = [VAE(epochs=2, hidden_layer_sizes=(16,), random_state=s) for s in range(4)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda est: est.fit(X), fits))
+    assert set(threads_seen) == {1}
+    assert torch.get_num_threads() == 2
+
+
 def test_pathlib_and_str_paths_work_alike(digits, tmp_path):
     est = VAE(epochs=1, **SMALL).fit(digits[0][:50])
     est.save(str(tmp_path / "a.skvae"))

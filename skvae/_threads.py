@@ -1,0 +1,53 @@
+"""How many CPU threads a training step gets.
+
+Torch splits each operation over all its intra-op threads. For a small
+network at a small batch, every one of the hundred-odd operations of a
+training step then pays for waking and joining the threads, which costs more
+than the work it shares; when another process keeps a core busy, the threads
+wait on each other and a step gets several times slower. So training on the
+CPU uses one thread per ``FLOPS_PER_THREAD`` of work in a step, never more
+than torch would use. Torch keeps that setting per thread (a thread started
+later takes the last value set); training changes it in the thread that
+trains, and only while it trains.
+"""
+
+import math
+from contextlib import contextmanager
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+# work per training step (forward and backward) that justifies one more
+# thread: a 784-128-64-32-2 VAE gets one thread up to batch 64 and two at 128
+FLOPS_PER_THREAD = 1e8
+
+
+def step_threads(module, n_features, latent_dim, batch_size):
+    """Threads for a training step of ``module`` on batches of ``batch_size``.
+
+    The forward pass of one row is counted (matrix products and
+    convolutions); backward costs about twice as much.
+    """
+    was_training = module.training
+    module.eval()  # batch norm takes a single row in eval mode only
+    device = next(module.parameters()).device
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module.embed(torch.zeros(1, n_features, device=device))
+        module.decode(torch.zeros(1, latent_dim, device=device))
+    module.train(was_training)
+    step_flops = 3 * counter.get_total_flops() * batch_size
+    return max(1, math.ceil(step_flops / FLOPS_PER_THREAD))
+
+
+@contextmanager
+def cpu_threads(n_threads):
+    """Run the block with at most ``n_threads`` intra-op threads.
+
+    Never more than the caller's setting, which comes back afterwards.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(n_threads, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
