@@ -11,8 +11,10 @@ Two protocols, every detector in the same run and on the same splits:
 Detectors, each at its defaults (skvae and PCA behind a ``StandardScaler``
 on tabular data; images go in as pixel intensities in [0, 1]):
 
-- skvae ``VAE``, scored by the ELBO (its default, ``n_importance_samples=1``)
-  and by the importance-weighted bound with K=64 (the same fitted model);
+- skvae ``VAE`` with its defaults (scored by the ELBO), and on ODDS also
+  with the settings the user guide recommends for unlabeled data that may
+  hold outliers (``OUTLIER_SETTINGS``: 8 latent dimensions, the worst 20%
+  of each batch left out of training, scores from 16 importance samples);
 - skvae ``DenoisingAE``; on MNIST also ``ConvVAE``;
 - PyOD ``VAE`` and ``AutoEncoder`` (both z-score their inputs themselves);
 - scikit-learn ``IsolationForest``, and ``PCA(n_components=0.95)``
@@ -53,22 +55,16 @@ from sklearn.preprocessing import StandardScaler
 
 from skvae import VAE, ConvVAE, DenoisingAE
 
-OURS = ("skvae VAE", "skvae VAE K=64", "skvae ConvVAE", "skvae DenoisingAE")
+OURS = (
+    "skvae VAE",
+    "skvae VAE, outlier settings",
+    "skvae ConvVAE",
+    "skvae DenoisingAE",
+)
 PEERS = ("PyOD VAE", "PyOD AutoEncoder", "IsolationForest", "PCA")
-
-
-def skvae_vae(seed, tabular, **params):
-    """ELBO and K=64 scores from one fitted VAE."""
-    vae = VAE(random_state=seed, **params)
-    model = make_pipeline(StandardScaler(), vae) if tabular else vae
-
-    def score(X_train, X_test):
-        model.fit(X_train)
-        elbo = model.score_samples(X_test)
-        vae.set_params(n_importance_samples=64)
-        return {"skvae VAE": elbo, "skvae VAE K=64": model.score_samples(X_test)}
-
-    return score
+# the settings the user guide recommends for unlabeled tabular data that may
+# hold outliers: the same for every data set
+OUTLIER_SETTINGS = dict(latent_dim=8, trim_fraction=0.2, n_importance_samples=16)
 
 
 def sklearn_style(name, model):
@@ -99,7 +95,9 @@ def detectors(seed, images, epochs):
     scaled = (lambda m: m) if images else (lambda m: make_pipeline(StandardScaler(), m))
     trained = {"epochs": epochs} if images else {}
     found = {
-        "skvae VAE": skvae_vae(seed, not images, **trained),
+        "skvae VAE": sklearn_style(
+            "skvae VAE", scaled(VAE(random_state=seed, **trained))
+        ),
         "skvae DenoisingAE": sklearn_style(
             "skvae DenoisingAE", scaled(DenoisingAE(random_state=seed, **trained))
         ),
@@ -110,6 +108,11 @@ def detectors(seed, images, epochs):
         ),
         "PCA": sklearn_style("PCA", scaled(PCA(n_components=0.95))),
     }
+    if not images:
+        found["skvae VAE, outlier settings"] = sklearn_style(
+            "skvae VAE, outlier settings",
+            scaled(VAE(random_state=seed, **OUTLIER_SETTINGS)),
+        )
     if images:
         found["skvae ConvVAE"] = sklearn_style(
             "skvae ConvVAE", ConvVAE(random_state=seed, **trained)
@@ -209,8 +212,13 @@ def table(results, title, with_precision):
         + " | ".join(f"{total[n]:.0f}" for n in names)
         + " |"
     )
-    if "skvae VAE K=64" in names:
-        lines += ["", "The two VAE columns score one fitted model; its time is split."]
+    if "skvae VAE, outlier settings" in names:
+        lines += [
+            "",
+            "skvae VAE: the defaults. Outlier settings: `VAE(latent_dim=8, "
+            "trim_fraction=0.2, n_importance_samples=16)`, the same for every "
+            "data set.",
+        ]
     peers = [n for n in PEERS if n in names]
     lines += [
         "",

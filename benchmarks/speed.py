@@ -91,7 +91,7 @@ def fit_loop(module, X, batch_size, epochs, weight_decay):
         for _ in range(epochs):
             order = torch.randperm(len(X_t))
             for start in range(0, len(X_t), batch_size):
-                loss = module.loss(X_t[order[start : start + batch_size]])
+                loss = module.loss(X_t[order[start : start + batch_size]]).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -108,7 +108,7 @@ def fit_skorch(module, X, batch_size, epochs, weight_decay):
             self.model = model
 
         def forward(self, x):
-            return self.model.loss(x)
+            return self.model.loss(x).mean()
 
     class PassThrough(torch.nn.Module):  # the criterion returns that loss
         def forward(self, loss, target=None):

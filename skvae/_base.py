@@ -155,6 +155,7 @@ class BaseAutoencoder(
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -550,7 +551,7 @@ class BaseAutoencoder(
                 n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
                 for start in range(0, n_used, batch_size):
                     batch = rows.take(order[start : min(start + batch_size, n_used)])
-                    loss = module.loss(batch, terms=terms, **weights)
+                    loss = self._batch_loss(module.loss(batch, terms=terms, **weights))
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -589,6 +590,13 @@ class BaseAutoencoder(
             bar.close()
         if best_state is not None:
             module.load_state_dict(best_state)
+
+    def _batch_loss(self, row_losses):
+        """Mean loss of the batch, without its ``trim_fraction`` worst rows."""
+        n_kept = math.ceil((1 - self.trim_fraction) * row_losses.shape[0])
+        if n_kept < row_losses.shape[0]:
+            row_losses = torch.topk(row_losses, n_kept, largest=False).values
+        return row_losses.mean()
 
     def _restore(self, state):
         """Go back to the weights ``state``, with a fresh optimizer.

@@ -90,6 +90,7 @@ class ConvVAE(BaseVAE):
         n_iter_no_change=10,
         tol=1e-4,
         contamination=0.1,
+        trim_fraction=0.0,
         device="auto",
         random_state=None,
         verbose=0,
@@ -120,6 +121,7 @@ class ConvVAE(BaseVAE):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.contamination = contamination
+        self.trim_fraction = trim_fraction
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

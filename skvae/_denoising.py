@@ -108,6 +108,7 @@ class DenoisingAE(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         contamination=0.1,
+        trim_fraction=0.0,
         device="auto",
         random_state=None,
         verbose=0,
@@ -136,6 +137,7 @@ class DenoisingAE(BaseAutoencoder):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.contamination = contamination
+        self.trim_fraction = trim_fraction
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

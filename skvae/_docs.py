@@ -115,6 +115,15 @@ _FRAGMENTS = {
         Expected share of outliers in the training data; sets ``offset_``
         so that ``predict`` flags that share of the training samples.
 
+    trim_fraction : float in [0, 0.5), default=0.0
+        Share of each training batch left out of its gradient step: the
+        samples the model fits worst (highest loss). Outliers among the
+        training samples are then not learned, which makes ``score_samples``
+        rank them lower: to detect outliers in unlabeled, contaminated
+        data, set it at or above the share of outliers you expect.
+        ``loss_curve_`` records the loss of the samples kept. 0 fits every
+        sample, which is what dimensionality reduction and generation want.
+
     device : str, default='auto'
         Torch device: 'auto' (CUDA when available, else CPU), 'cpu',
         'cuda', 'cuda:N' or 'mps'. An unavailable device is an error. A

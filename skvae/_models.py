@@ -5,10 +5,11 @@ Every model offers the same four methods, which is all the estimator core
 
 - ``embed(x)``: the deterministic code of each row (posterior mean for a VAE);
 - ``decode(z)``: the data-space mean for each code;
-- ``loss(x, terms=None, **weights)``: the scalar training objective for a
-  batch; given a dict as ``terms`` (only when training is logged), a model
-  whose objective has several terms adds each term's sum over the batch's
-  rows to it, as a detached tensor (``add_terms``);
+- ``loss(x, terms=None, **weights)``: the training objective of each row
+  of a batch (the estimator core averages it); given a dict as ``terms``
+  (only when training is logged), a model whose objective has several
+  terms adds each term's sum over the batch's rows to it, as a detached
+  tensor (``add_terms``);
 - ``score(x)``: a per-sample score in which higher means more normal (VAEs
   take ``n_samples``, the number of importance samples).
 """
@@ -69,8 +70,9 @@ class GaussianLikelihood(nn.Module):
 
     def log_prob(self, x, out):
         log_var = self.log_variance()
-        # the normalising constant is the same for every row: summed once
-        squares = ((x - out) ** 2 * torch.exp(-log_var)).sum(-1)
+        # weighting and summing the squares as one product saves two passes
+        # over the data; the normalising constant is the same for every row
+        squares = (x - out).square() @ torch.exp(-log_var)
         return -0.5 * (squares + log_var.sum() + x.shape[-1] * _LOG_2PI)
 
     def mean(self, out):
@@ -138,7 +140,7 @@ class VariationalAutoencoder(nn.Module):
         log_lik, kl = self._elbo_terms(x)
         if terms is not None:
             add_terms(terms, reconstruction_nll=-log_lik, kl=kl)
-        return (kl_weight * kl - log_lik).mean()
+        return kl_weight * kl - log_lik
 
     def score(self, x, n_samples=1):
         """Importance-weighted estimate of ``log p(x)`` in nats (Burda et al., 2016).
@@ -209,9 +211,9 @@ class Autoencoder(nn.Module):
         return self.decoder(z) + self.offset  # offsets from the mean sample
 
     def loss(self, x, terms=None):
-        """Mean squared error of the reconstructed noisy ``x``: a single term."""
+        """Mean squared error of each reconstructed noisy row: a single term."""
         noisy = corrupt(x, self.noise, self.noise_level, self.low, self.high)
-        return F.mse_loss(self.decode(self.embed(noisy)), x)
+        return ((self.decode(self.embed(noisy)) - x) ** 2).mean(-1)
 
     def score(self, x):
         """Negative mean squared reconstruction error over features."""

@@ -46,7 +46,10 @@ def cpu_threads(n_threads):
     Never more than the caller's setting, which comes back afterwards.
     """
     before = torch.get_num_threads()
-    torch.set_num_threads(min(n_threads, before))
+    if n_threads >= before:  # nothing to change
+        yield
+        return
+    torch.set_num_threads(n_threads)
     try:
         yield
     finally:

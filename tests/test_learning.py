@@ -144,3 +144,24 @@ def test_denoising_scores_are_negative_reconstruction_errors(digits_split):
     dae = DenoisingAE(epochs=5, random_state=0).fit(digits_split[0])
     errors = np.mean((dae.denoise(X_test) - X_test) ** 2, axis=1)
     np.testing.assert_allclose(dae.score_samples(X_test), -errors, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda **kw: VAE(**kw), lambda **kw: DenoisingAE(latent_dim=4, **kw)],
+    ids=["VAE", "DenoisingAE"],
+)
+def test_trimmed_training_leaves_outliers_in_the_data_unlearned(make, digits_split):
+    X_train, X_test = digits_split[:2]
+    # 5% outliers that form a mode of their own: inverted digits
+    X = np.vstack([X_train, 1 - X_train[:70]])
+    X_eval = np.vstack([X_test, 1 - X_test[:100]])
+    is_outlier = np.r_[np.zeros(len(X_test)), np.ones(100)]
+
+    def auc(trim_fraction):
+        model = make(epochs=30, trim_fraction=trim_fraction, random_state=0).fit(X)
+        return roc_auc_score(is_outlier, -model.score_samples(X_eval))
+
+    plain, trimmed = auc(0.0), auc(0.1)
+    assert plain < 0.97  # learned as normal: they rank among the digits
+    assert trimmed > 0.99

@@ -92,6 +92,7 @@ def test_dense_models_refuse_3d_arrays():
         (dict(optimizer="lbfgs"), "'optimizer' parameter"),
         (dict(activation="swish"), "'activation' parameter"),
         (dict(contamination=0.7), "'contamination' parameter"),
+        (dict(trim_fraction=0.5), "'trim_fraction' parameter"),
         (dict(validation_fraction=1.0), "'validation_fraction' parameter"),
         (
             dict(hidden_layer_sizes=(10, 0)),
