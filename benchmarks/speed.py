@@ -147,16 +147,15 @@ def _spin():
 
 def busy_core_table(X, n_rows, epochs):
     """Samples per second at batch 32 while another process spins on a core."""
-    make = pyod_network_vae
     data = X[:n_rows]
-    module = trained_module(make, data)
+    module = trained_module(pyod_network_vae, data)
     spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
     spinner.start()
     try:
         speed = {
             name: n_rows
             * epochs
-            / fit_seconds(name, make, module, data, 32, epochs, 1e-5)
+            / fit_seconds(name, pyod_network_vae, module, data, 32, epochs, 1e-5)
             for name in ("skvae", "pyod", "loop")
         }
     finally:

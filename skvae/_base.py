@@ -490,7 +490,7 @@ class BaseAutoencoder(
             try:
                 batch_size = min(self.batch_size, len(train))
                 with self._step_threads(device, X.shape[1], batch_size):
-                    self._run_epochs(X, rows, train, val, epochs, min_batch, log)
+                    self._run_epochs(X, rows, train, val, epochs, batch_size, log)
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
                 self._set_offset(X)
@@ -528,10 +528,9 @@ class BaseAutoencoder(
                 f"{folder!r} does not exist. Create it or choose another path."
             )
 
-    def _run_epochs(self, X, rows, train, val, epochs, min_batch, log):
+    def _run_epochs(self, X, rows, train, val, epochs, batch_size, log):
         module, optimizer = self.module_, self._optimizer
         n_samples = train.shape[0]
-        batch_size = min(self.batch_size, n_samples)
         best, best_state, stale = -np.inf, None, 0
         validating = val is not None
         keep_best = self.early_stopping and validating
@@ -548,7 +547,9 @@ class BaseAutoencoder(
                 order = train[torch.randperm(n_samples, device=train.device)]
                 # a lone leftover sample cannot be batch-normalised; it is left
                 # out of this epoch only (the order is new each epoch)
-                n_used = n_samples - (n_samples % batch_size == 1 and min_batch == 2)
+                n_used = n_samples - (
+                    n_samples % batch_size == 1 and self._batch_norm()
+                )
                 for start in range(0, n_used, batch_size):
                     batch = rows.take(order[start : min(start + batch_size, n_used)])
                     loss = self._batch_loss(module.loss(batch, terms=terms, **weights))

@@ -210,14 +210,18 @@ class Autoencoder(nn.Module):
     def decode(self, z):
         return self.decoder(z) + self.offset  # offsets from the mean sample
 
+    def _squared_error(self, x_in, x):
+        """Mean squared error over features of each row's reconstruction."""
+        return ((self.decode(self.embed(x_in)) - x) ** 2).mean(-1)
+
     def loss(self, x, terms=None):
         """Mean squared error of each reconstructed noisy row: a single term."""
         noisy = corrupt(x, self.noise, self.noise_level, self.low, self.high)
-        return ((self.decode(self.embed(noisy)) - x) ** 2).mean(-1)
+        return self._squared_error(noisy, x)
 
     def score(self, x):
         """Negative mean squared reconstruction error over features."""
-        return -((self.decode(self.embed(x)) - x) ** 2).mean(-1)
+        return -self._squared_error(x, x)
 
     @torch.no_grad()
     def initialise(self, x):

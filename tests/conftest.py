@@ -1,10 +1,13 @@
 """Shared data and small, fast estimator configurations for the tests."""
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
 from skvae import VAE, ConvVAE, DenoisingAE
+from skvae._models import Autoencoder, VariationalAutoencoder
 
 # small networks and few epochs: each fit takes well under a second
 FAST = dict(epochs=3, batch_size=64, random_state=0)
@@ -51,3 +54,33 @@ def digits_split(digits):
     order = rng.permutation(len(X))
     train, test = order[:1400], order[1400:]
     return X[train], X[test], y[train], y[test]
+
+
+def before_each_step(monkeypatch, hook):
+    """Call ``hook()`` at the start of every training step of any model."""
+    for model in (VariationalAutoencoder, Autoencoder):
+
+        def loss(self, *args, _loss=model.loss, **kwargs):
+            hook()
+            return _loss(self, *args, **kwargs)
+
+        monkeypatch.setattr(model, "loss", loss)
+
+
+@pytest.fixture
+def fail_at(monkeypatch):
+    """``fail_at(n, error)``: the n-th training step of any model raises ``error``.
+
+    ``KeyboardInterrupt`` is what Ctrl-C raises in the training loop.
+    """
+
+    def arm(n, error=KeyboardInterrupt):
+        calls = itertools.count(1)
+
+        def fail_at_n():
+            if next(calls) == n:
+                raise error
+
+        before_each_step(monkeypatch, fail_at_n)
+
+    return arm

@@ -1,6 +1,5 @@
 """TensorBoard logging of the training curves with ``log_dir``."""
 
-import itertools
 import pickle
 import sys
 
@@ -10,7 +9,6 @@ import pytest
 import skvae
 from skvae import VAE, DenoisingAE
 from skvae._logging import _TensorBoardLog
-from skvae._models import VariationalAutoencoder
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator"
@@ -89,7 +87,9 @@ def test_no_log_dir_writes_nothing(digits, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
-def test_log_is_closed_whatever_stops_training(error, digits, tmp_path, monkeypatch):
+def test_log_is_closed_whatever_stops_training(
+    error, digits, tmp_path, monkeypatch, fail_at
+):
     closed = []
 
     def close(self, _close=_TensorBoardLog.close):
@@ -98,14 +98,7 @@ def test_log_is_closed_whatever_stops_training(error, digits, tmp_path, monkeypa
 
     monkeypatch.setattr(_TensorBoardLog, "close", close)
     # 200 rows in batches of 64 are 4 steps an epoch: step 10 is in epoch 3
-    calls = itertools.count(1)
-
-    def loss(self, *args, _loss=VariationalAutoencoder.loss, **kwargs):
-        if next(calls) == 10:
-            raise error
-        return _loss(self, *args, **kwargs)
-
-    monkeypatch.setattr(VariationalAutoencoder, "loss", loss)
+    fail_at(10, error)
     X, _ = digits
     vae = VAE(epochs=5, validation_fraction=0, log_dir=tmp_path, **TINY)
     if error is KeyboardInterrupt:

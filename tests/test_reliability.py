@@ -12,36 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import all_estimators
+from conftest import all_estimators, before_each_step
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import skvae
 from skvae import VAE, ConvVAE, DenoisingAE
-from skvae._models import Autoencoder, VariationalAutoencoder
+from skvae._models import VariationalAutoencoder
 
 SMALL = dict(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
-
-
-@pytest.fixture
-def fail_at(monkeypatch):
-    """``fail_at(n, error)``: the n-th training step of any model raises ``error``.
-
-    ``KeyboardInterrupt`` is what Ctrl-C raises in the training loop.
-    """
-
-    def arm(n, error=KeyboardInterrupt):
-        calls = itertools.count(1)
-        for model in (VariationalAutoencoder, Autoencoder):
-
-            def loss(self, *args, _loss=model.loss, **kwargs):
-                if next(calls) == n:
-                    raise error
-                return _loss(self, *args, **kwargs)
-
-            monkeypatch.setattr(model, "loss", loss)
-
-    return arm
 
 
 def assert_same_model(a, b, X):
@@ -407,13 +386,7 @@ def test_threads_predict_as_one_thread_does(estimator, digits):
 def threads_seen(monkeypatch):
     """The torch thread count of every training step, in order."""
     seen = []
-    for model in (VariationalAutoencoder, Autoencoder):
-
-        def loss(self, *args, _loss=model.loss, **kwargs):
-            seen.append(torch.get_num_threads())
-            return _loss(self, *args, **kwargs)
-
-        monkeypatch.setattr(model, "loss", loss)
+    before_each_step(monkeypatch, lambda: seen.append(torch.get_num_threads()))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield seen
