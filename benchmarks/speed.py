@@ -21,8 +21,9 @@ memory of ``fit`` from an in-memory array and from ``np.memmap`` files of
 growing size. Prints the tables and writes ``benchmarks/results/speed.md``.
 
     pip install -e ".[benchmarks]"
-    python benchmarks/speed.py            # about 20 minutes on 2 CPU cores
-    python benchmarks/speed.py --quick    # a smoke run of the script
+    python benchmarks/speed.py                  # about 20 minutes on 2 CPU cores
+    python benchmarks/speed.py --quick          # a smoke run of the script
+    python benchmarks/speed.py --device cuda    # on a GPU: speed-cuda.md
 
 MNIST is read from ``$SKVAE_DATA/mnist.npz`` (default ``../shared/datasets``
 beside the repository).
@@ -67,39 +68,44 @@ def timed(fn):
 # ---- the contenders: each trains for `epochs` over X and returns seconds -----
 
 
-def fit_skvae(make, X, batch_size, epochs):
-    model = make(batch_size=batch_size, epochs=epochs, random_state=0)
+def fit_skvae(make, X, batch_size, epochs, device):
+    model = make(batch_size=batch_size, epochs=epochs, random_state=0, device=device)
     return timed(lambda: model.fit(X))
 
 
-def fit_pyod(X, batch_size, epochs):
+def fit_pyod(X, batch_size, epochs, device):
     from pyod.models.vae import VAE as PyODVAE
 
-    model = PyODVAE(batch_size=batch_size, epoch_num=epochs, verbose=0, device="cpu")
+    model = PyODVAE(batch_size=batch_size, epoch_num=epochs, verbose=0, device=device)
     return timed(lambda: model.fit(X))
 
 
-def fit_loop(module, X, batch_size, epochs, weight_decay):
-    """The loop a PyTorch user writes: shuffled index, Adam, no DataLoader."""
-    module = copy.deepcopy(module).train()
-    X_t = torch.from_numpy(X)
+def fit_loop(module, X, batch_size, epochs, weight_decay, device):
+    """The loop a PyTorch user writes: shuffled index, Adam, no DataLoader.
+
+    The data is moved to the device once, as it fits there.
+    """
+    module = copy.deepcopy(module).to(device).train()
+    X_t = torch.from_numpy(X).to(device)
     optimizer = torch.optim.Adam(
         module.parameters(), lr=1e-3, weight_decay=weight_decay
     )
 
     def train():
         for _ in range(epochs):
-            order = torch.randperm(len(X_t))
+            order = torch.randperm(len(X_t), device=device)
             for start in range(0, len(X_t), batch_size):
                 loss = module.loss(X_t[order[start : start + batch_size]]).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+        if X_t.is_cuda:  # the clock stops when the GPU has finished
+            torch.cuda.synchronize(device)
 
     return timed(train)
 
 
-def fit_skorch(module, X, batch_size, epochs, weight_decay):
+def fit_skorch(module, X, batch_size, epochs, weight_decay, device):
     from skorch import NeuralNet
 
     class BatchLoss(torch.nn.Module):  # skorch calls module(X): give it the loss
@@ -124,20 +130,20 @@ def fit_skorch(module, X, batch_size, epochs, weight_decay):
         max_epochs=epochs,
         train_split=None,
         iterator_train__shuffle=True,
-        device="cpu",
+        device=device,
         verbose=0,
     )
     return timed(lambda: net.fit(X, None))
 
 
-def fit_seconds(name, make, module, X, batch_size, epochs, weight_decay):
+def fit_seconds(name, make, module, X, batch_size, epochs, weight_decay, device):
     """Seconds one contender takes to train for ``epochs`` over ``X``."""
     if name == "skvae":
-        return fit_skvae(make, X, batch_size, epochs)
+        return fit_skvae(make, X, batch_size, epochs, device)
     if name == "pyod":
-        return fit_pyod(X, batch_size, epochs)
+        return fit_pyod(X, batch_size, epochs, device)
     fit = fit_skorch if name == "skorch" else fit_loop
-    return fit(module, X, batch_size, epochs, weight_decay)
+    return fit(module, X, batch_size, epochs, weight_decay, device)
 
 
 def _spin():
@@ -155,7 +161,7 @@ def busy_core_table(X, n_rows, epochs):
         speed = {
             name: n_rows
             * epochs
-            / fit_seconds(name, pyod_network_vae, module, data, 32, epochs, 1e-5)
+            / fit_seconds(name, pyod_network_vae, module, data, 32, epochs, 1e-5, "cpu")
             for name in ("skvae", "pyod", "loop")
         }
     finally:
@@ -172,7 +178,7 @@ def trained_module(make, X):
 # ---- benchmarks ------------------------------------------------------------------
 
 
-def training_table(X, batch_sizes, n_rows, epochs, repeats):
+def training_table(X, batch_sizes, n_rows, epochs, repeats, device):
     """Samples per second for each contender and batch size (best of repeats)."""
     conv = lambda **kw: ConvVAE(  # noqa: E731
         validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kw
@@ -203,7 +209,9 @@ def training_table(X, batch_sizes, n_rows, epochs, repeats):
             seconds = {}
             for _ in range(repeats):
                 for name in ("skvae", *peers):
-                    run = fit_seconds(name, make, module, data, batch_size, epochs, wd)
+                    run = fit_seconds(
+                        name, make, module, data, batch_size, epochs, wd, device
+                    )
                     seconds[name] = min(seconds.get(name, np.inf), run)
             speed = {name: n * epochs / s for name, s in seconds.items()}
             rows.append((model_name, batch_size, speed))
@@ -216,21 +224,20 @@ def training_table(X, batch_sizes, n_rows, epochs, repeats):
     return rows
 
 
-def scoring_table(X, n_fit, epochs):
+def scoring_table(X, n_fit, epochs, device):
     """Rows per second of score_samples / decision_function on all of X."""
     from pyod.models.vae import VAE as PyODVAE
 
     fit_rows = X[:n_fit]
-    vae = VAE(**PYOD_NET, epochs=epochs).fit(fit_rows)
+    vae = VAE(**PYOD_NET, epochs=epochs, device=device).fit(fit_rows)
+    pyod = PyODVAE(epoch_num=epochs, verbose=0, device=device)
     contenders = {
         "skvae VAE score_samples": vae.score_samples,
         "skvae VAE transform": vae.transform,
-        "skvae ConvVAE score_samples": ConvVAE(epochs=1)
+        "skvae ConvVAE score_samples": ConvVAE(epochs=1, device=device)
         .fit(fit_rows[:2000])
         .score_samples,
-        "PyOD VAE decision_function": PyODVAE(epoch_num=epochs, verbose=0, device="cpu")
-        .fit(fit_rows)
-        .decision_function,
+        "PyOD VAE decision_function": pyod.fit(fit_rows).decision_function,
     }
     rows = []
     for name, method in contenders.items():
@@ -303,12 +310,12 @@ def memory_table(X, copies):
 # ---- report ----------------------------------------------------------------------
 
 
-def markdown(training, busy, scoring, memory, settings):
+def markdown(training, busy, scoring, memory, settings, command):
     lines = [
         "# Speed",
         "",
         f"Machine: {machine()}. Settings: {settings}.",
-        "Command: `python benchmarks/speed.py`. All numbers from one run.",
+        f"Command: `{command}`. All numbers from one run.",
         "",
         "## Training throughput (samples/s, higher is better)",
         "",
@@ -327,19 +334,20 @@ def markdown(training, busy, scoring, memory, settings):
         ]
         ratios = [ratio(speed, k) for k in ("pyod", "skorch", "loop")]
         lines.append(f"| {model} | {batch} | " + " | ".join(cells + ratios) + " |")
-    lines += [
-        "",
-        "## Training with one core busy (samples/s, batch 32)",
-        "",
-        "The VAE above, 1 epoch, while another process spins on one of the",
-        "cores. skvae trains steps this small on one thread; PyOD and the",
-        "hand-written loop use torch's default thread count.",
-        "",
-        "| skvae | PyOD VAE | hand-written loop | skvae / PyOD | skvae / loop |",
-        "|---:|---:|---:|---:|---:|",
-        f"| {busy['skvae']:,.0f} | {busy['pyod']:,.0f} | {busy['loop']:,.0f} "
-        f"| {ratio(busy, 'pyod')} | {ratio(busy, 'loop')} |",
-    ]
+    if busy is not None:
+        lines += [
+            "",
+            "## Training with one core busy (samples/s, batch 32)",
+            "",
+            "The VAE above, 1 epoch, while another process spins on one of the",
+            "cores. skvae trains steps this small on one thread; PyOD and the",
+            "hand-written loop use torch's default thread count.",
+            "",
+            "| skvae | PyOD VAE | hand-written loop | skvae / PyOD | skvae / loop |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {busy['skvae']:,.0f} | {busy['pyod']:,.0f} | {busy['loop']:,.0f} "
+            f"| {ratio(busy, 'pyod')} | {ratio(busy, 'loop')} |",
+        ]
     lines += [
         "",
         "## Scoring throughput on the 60,000 MNIST training rows (rows/s)",
@@ -354,6 +362,8 @@ def markdown(training, busy, scoring, memory, settings):
         "",
         f"skvae `score_samples` is {skvae / pyod:.1f}x PyOD's `decision_function`.",
     ]
+    if memory is None:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "## Peak memory of `fit` (MiB)",
@@ -374,17 +384,25 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes, to check the script"
     )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="'cpu', or 'cuda' to run every contender on the GPU (no busy-core "
+        "and memory tables then)",
+    )
     args = parser.parse_args()
     X = load_mnist()[0]
+    on_cpu = torch.device(args.device).type == "cpu"
     if args.quick:
         settings = dict(
             n_rows=2000, epochs=1, repeats=1, batch_sizes=(128,), copies=(1, 2)
         )
     else:
         settings = dict(
-            n_rows=20000,
+            # a GPU epoch over 20,000 rows takes milliseconds: time more rows
+            n_rows=20000 if on_cpu else 60000,
             epochs=3,
-            repeats=3,
+            repeats=3 if on_cpu else 2,
             batch_sizes=(32, 128, 1024),
             copies=(1, 4, 16),
         )
@@ -395,16 +413,19 @@ def main():
         settings["n_rows"],
         settings["epochs"],
         settings["repeats"],
+        args.device,
     )
-    busy = busy_core_table(X, settings["n_rows"] // 2, 1)
-    scoring = scoring_table(X, settings["n_rows"] // 2, settings["epochs"])
-    memory = memory_table(X, settings["copies"])
+    busy = busy_core_table(X, settings["n_rows"] // 2, 1) if on_cpu else None
+    scoring = scoring_table(X, settings["n_rows"] // 2, settings["epochs"], args.device)
+    memory = memory_table(X, settings["copies"]) if on_cpu else None
     described = (
         f"{settings['n_rows']:,} MNIST rows for the VAE and an eighth of them for "
         f"ConvVAE, {settings['epochs']} epochs, best of {settings['repeats']}"
     )
-    report = markdown(training, busy, scoring, memory, described)
-    out = ROOT / "results" / ("speed-quick.md" if args.quick else "speed.md")
+    command = "python benchmarks/speed.py" + ("" if on_cpu else " --device cuda")
+    report = markdown(training, busy, scoring, memory, described, command)
+    name = "speed" if on_cpu else "speed-cuda"
+    out = ROOT / "results" / (f"{name}-quick.md" if args.quick else f"{name}.md")
     out.parent.mkdir(exist_ok=True)
     out.write_text(report)
     print("\n" + report + f"\nWritten to {out}")

@@ -173,7 +173,7 @@ class BaseAutoencoder(
         """The untrained torch model for rows of ``n_features`` values."""
         raise NotImplementedError
 
-    def _loss_weights(self, epoch):
+    def _loss_kwargs(self, epoch):
         """Keyword arguments of ``module.loss`` for the given (0-based) epoch."""
         return {}
 
@@ -187,11 +187,12 @@ class BaseAutoencoder(
     def _check_values(self, X):
         """Model-specific checks of the values of a validated ``X``."""
 
-    def _scorer(self):
+    def _scorer(self, validation=False):
         """The per-row function of ``score_samples``, and its cost per row.
 
-        The cost counts decoder passes per row; inference chunks shrink by
-        it so that memory stays bounded.
+        With ``validation``, the function of the validation score, which
+        early stopping watches. The cost counts decoder passes per row;
+        inference chunks shrink by it so that memory stays bounded.
         """
         return self.module_.score, 1
 
@@ -499,7 +500,10 @@ class BaseAutoencoder(
         """On the CPU, as many threads as the work of a training step needs."""
         if device.type != "cpu":
             return nullcontext()
-        n = step_threads(self.module_, n_features, self.latent_dim, batch_size)
+        _, decoder_passes = self._scorer(validation=True)  # as in training
+        n = step_threads(
+            self.module_, n_features, self.latent_dim, batch_size, decoder_passes
+        )
         return cpu_threads(n)
 
     def _sync_device(self):
@@ -540,7 +544,7 @@ class BaseAutoencoder(
         try:
             for _ in bar:
                 unfinished = _clone_state(module)
-                weights = self._loss_weights(self.n_iter_)
+                loss_kwargs = self._loss_kwargs(self.n_iter_)
                 terms = log.epoch_terms()  # None unless log_dir is set
                 module.train()
                 total = torch.zeros((), device=rows.device)
@@ -552,7 +556,9 @@ class BaseAutoencoder(
                 )
                 for start in range(0, n_used, batch_size):
                     batch = rows.take(order[start : min(start + batch_size, n_used)])
-                    loss = self._batch_loss(module.loss(batch, terms=terms, **weights))
+                    loss = self._batch_loss(
+                        module.loss(batch, terms=terms, **loss_kwargs)
+                    )
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -569,7 +575,7 @@ class BaseAutoencoder(
                     self.validation_scores_.append(metric)
                 unfinished = None
                 self._report(bar, epoch_loss, validating)
-                log.write(self, weights, n_used, validating)
+                log.write(self, loss_kwargs, n_used, validating)
                 if self.checkpoint is not None:
                     self._set_offset(X)
                     self.save(self.checkpoint)
@@ -655,9 +661,10 @@ class BaseAutoencoder(
 
     def _mean_score(self, rows, index):
         """Mean score of the rows at ``index`` (validation)."""
+        fn, cost = self._scorer(validation=True)
         with torch.inference_mode():
-            chunks = index.split(self._chunk_size())
-            scores = [self.module_.score(rows.take(c)) for c in chunks]
+            chunks = index.split(max(1, self._chunk_size() // cost))
+            scores = [fn(rows.take(c)) for c in chunks]
             return float(torch.cat(scores).mean())
 
     def _scores(self, X):

@@ -80,6 +80,7 @@ class ConvVAE(BaseVAE):
         kl_warmup_epochs=10,
         kl_warmup_delay=0,
         n_importance_samples=1,
+        train_importance_samples=1,
         epochs=50,
         batch_size=128,
         learning_rate=1e-3,
@@ -111,6 +112,7 @@ class ConvVAE(BaseVAE):
         self.kl_warmup_epochs = kl_warmup_epochs
         self.kl_warmup_delay = kl_warmup_delay
         self.n_importance_samples = n_importance_samples
+        self.train_importance_samples = train_importance_samples
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -75,8 +75,17 @@ _FRAGMENTS = {
         decoder passes per sample, in bounded memory. It may be raised
         after ``fit`` to evaluate a trained model more tightly (e.g.
         ``set_params(n_importance_samples=1000)``); ``offset_`` keeps the
-        value it had at ``fit``. Validation scores (early stopping) always
-        use the ELBO.""",
+        value it had at ``fit``. Validation scores (early stopping) use
+        the bound that training maximises (``train_importance_samples``).
+
+    train_importance_samples : int, default=1
+        Posterior samples ``K`` per row in the training objective. 1
+        trains on the ELBO (a standard VAE); ``K > 1`` trains on the
+        ``K``-sample importance-weighted bound (an IWAE, Burda et al.,
+        2016), which gives models of higher ``log p(x)`` at about ``K``
+        times the decoder work per step (see the quality benchmark). The
+        KL weight (``beta``, warm-up) then scales each draw's log ratio of
+        prior to posterior.""",
     "training_parameters": """\
     epochs : int, default=50
         Maximum number of passes over the training data.
@@ -162,7 +171,9 @@ _FRAGMENTS = {
         ``partial_fit`` continue the curves: ``train/loss`` (as in
         ``loss_curve_``), the VAEs' loss terms per sample
         ``train/reconstruction_nll`` (``-log p(x|z)``, nats) and
-        ``train/kl``, the KL weight ``train/kl_weight``, and
+        ``train/kl`` (the draws' mean with ``train_importance_samples``
+        above 1), the KL weight ``train/kl_weight``, ``train/n_samples``
+        (``train_importance_samples``), and
         ``validation/score``. Give each model its own folder: TensorBoard
         shows a folder as one run. None logs nothing.""",
     "fitted_attributes": """\

@@ -5,7 +5,7 @@ Every model offers the same four methods, which is all the estimator core
 
 - ``embed(x)``: the deterministic code of each row (posterior mean for a VAE);
 - ``decode(z)``: the data-space mean for each code;
-- ``loss(x, terms=None, **weights)``: the training objective of each row
+- ``loss(x, terms=None, **settings)``: the training objective of each row
   of a batch (the estimator core averages it); given a dict as ``terms``
   (only when training is logged), a model whose objective has several
   terms adds each term's sum over the batch's rows to it, as a detached
@@ -136,11 +136,38 @@ class VariationalAutoencoder(nn.Module):
         kl = 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(-1)
         return log_lik, kl
 
-    def loss(self, x, kl_weight=1.0, terms=None):
-        log_lik, kl = self._elbo_terms(x)
-        if terms is not None:
-            add_terms(terms, reconstruction_nll=-log_lik, kl=kl)
-        return kl_weight * kl - log_lik
+    def _sample_terms(self, x, mean, log_var, eps):
+        """``log p(x|z)`` and ``log p(z) - log q(z|x)`` for K draws per row.
+
+        ``eps`` has shape ``(rows, K, latent_dim)``; so have the draws
+        ``z = mean + std * eps``, and both terms have shape ``(rows, K)``.
+        """
+        z = mean[:, None] + torch.exp(0.5 * log_var)[:, None] * eps
+        out = self._decoder_out(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        log_lik = self.likelihood.log_prob(x[:, None].expand_as(out), out)
+        # the 2*pi terms cancel
+        log_ratio = -0.5 * (z**2 - eps**2 - log_var[:, None]).sum(-1)
+        return log_lik, log_ratio
+
+    def loss(self, x, kl_weight=1.0, n_samples=1, terms=None):
+        """Negative ELBO of each row, or with ``n_samples`` K above 1 the
+        negative K-sample importance-weighted bound (IWAE, Burda et al., 2016).
+
+        ``kl_weight`` scales the KL term, or in the IWAE bound the log ratio
+        of prior to posterior of each draw (annealed importance weights).
+        """
+        if n_samples == 1:
+            log_lik, kl = self._elbo_terms(x)
+            if terms is not None:
+                add_terms(terms, reconstruction_nll=-log_lik, kl=kl)
+            return kl_weight * kl - log_lik
+        mean, log_var = self.encode(x)
+        eps = mean.new_empty((x.shape[0], n_samples, self.latent_dim)).normal_()
+        log_lik, log_ratio = self._sample_terms(x, mean, log_var, eps)
+        if terms is not None:  # the draws' means; the KL is a Monte Carlo one
+            add_terms(terms, reconstruction_nll=-log_lik.mean(1), kl=-log_ratio.mean(1))
+        log_weights = log_lik + kl_weight * log_ratio
+        return math.log(n_samples) - torch.logsumexp(log_weights, dim=1)
 
     def score(self, x, n_samples=1):
         """Importance-weighted estimate of ``log p(x)`` in nats (Burda et al., 2016).
@@ -158,16 +185,11 @@ class VariationalAutoencoder(nn.Module):
             log_lik, kl = self._elbo_terms(x, eps)
             return log_lik - kl
         mean, log_var = self.encode(x)
-        std = torch.exp(0.5 * log_var)
         log_mean_w = torch.full((x.shape[0],), -math.inf, device=x.device)
         for start in range(0, n_samples, IW_BLOCK):
             size = min(IW_BLOCK, n_samples - start)
             eps = row_noise(keys, start, size, self.latent_dim, x.device)
-            z = mean[:, None] + std[:, None] * eps  # (rows, samples, latent_dim)
-            out = self._decoder_out(z.flatten(0, 1)).unflatten(0, z.shape[:2])
-            log_lik = self.likelihood.log_prob(x[:, None].expand_as(out), out)
-            # log p(z) - log q(z|x); the 2*pi terms cancel
-            log_ratio = -0.5 * (z**2 - eps**2 - log_var[:, None]).sum(-1)
+            log_lik, log_ratio = self._sample_terms(x, mean, log_var, eps)
             block_sum = torch.logsumexp(log_lik + log_ratio, dim=1)
             log_mean_w = torch.logaddexp(log_mean_w, block_sum)
         return log_mean_w - math.log(n_samples)

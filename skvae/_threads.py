@@ -22,18 +22,19 @@ from torch.utils.flop_counter import FlopCounterMode
 FLOPS_PER_THREAD = 1e8
 
 
-def step_threads(module, n_features, latent_dim, batch_size):
+def step_threads(module, n_features, latent_dim, batch_size, decoder_passes=1):
     """Threads for a training step of ``module`` on batches of ``batch_size``.
 
     The forward pass of one row is counted (matrix products and
-    convolutions); backward costs about twice as much.
+    convolutions), with ``decoder_passes`` decoder passes per row
+    (importance samples); backward costs about twice as much.
     """
     was_training = module.training
     module.eval()  # batch norm takes a single row in eval mode only
     device = next(module.parameters()).device
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module.embed(torch.zeros(1, n_features, device=device))
-        module.decode(torch.zeros(1, latent_dim, device=device))
+        module.decode(torch.zeros(decoder_passes, latent_dim, device=device))
     module.train(was_training)
     step_flops = 3 * counter.get_total_flops() * batch_size
     return max(1, math.ceil(step_flops / FLOPS_PER_THREAD))

@@ -27,6 +27,7 @@ class BaseVAE(BaseAutoencoder):
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "kl_warmup_delay": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "train_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
     def _build_module(self, n_features):
@@ -40,9 +41,12 @@ class BaseVAE(BaseAutoencoder):
             encoder, decoder, n_features, self.latent_dim, likelihood
         )
 
-    def _loss_weights(self, epoch):
+    def _loss_kwargs(self, epoch):
         ramp = (epoch - self.kl_warmup_delay + 1) / max(self.kl_warmup_epochs, 1)
-        return {"kl_weight": self.beta * min(max(ramp, 0.0), 1.0)}
+        return {
+            "kl_weight": self.beta * min(max(ramp, 0.0), 1.0),
+            "n_samples": self.train_importance_samples,
+        }
 
     def _annealing_epochs(self):
         return self.kl_warmup_delay + max(self.kl_warmup_epochs - 1, 0)
@@ -55,10 +59,12 @@ class BaseVAE(BaseAutoencoder):
                 f"sklearn.preprocessing.MinMaxScaler, or use likelihood='gaussian'."
             )
 
-    def _scorer(self):
-        # may have been raised after fit, to evaluate with a tighter bound
-        self._validate_params()
-        k = self.n_importance_samples
+    def _scorer(self, validation=False):
+        if validation:  # the bound that training maximises
+            k = self.train_importance_samples
+        else:  # may have been raised after fit, to evaluate more tightly
+            self._validate_params()
+            k = self.n_importance_samples
         return partial(self.module_.score, n_samples=k), min(k, IW_BLOCK)
 
     def sample(self, n_samples=1, random_state=None):
@@ -154,6 +160,7 @@ class VAE(BaseVAE):
         kl_warmup_epochs=10,
         kl_warmup_delay=0,
         n_importance_samples=1,
+        train_importance_samples=1,
         epochs=50,
         batch_size=128,
         learning_rate=1e-3,
@@ -182,6 +189,7 @@ class VAE(BaseVAE):
         self.kl_warmup_epochs = kl_warmup_epochs
         self.kl_warmup_delay = kl_warmup_delay
         self.n_importance_samples = n_importance_samples
+        self.train_importance_samples = train_importance_samples
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

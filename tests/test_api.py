@@ -205,9 +205,9 @@ def test_early_stopping_waits_for_the_kl_warmup(digits):
 
 def test_kl_warmup_schedule():
     vae = VAE(beta=2.0, kl_warmup_delay=2, kl_warmup_epochs=4)
-    weights = [vae._loss_weights(epoch)["kl_weight"] for epoch in range(8)]
+    weights = [vae._loss_kwargs(epoch)["kl_weight"] for epoch in range(8)]
     assert weights == [0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
-    assert VAE(beta=0.5, kl_warmup_epochs=0)._loss_weights(0) == {"kl_weight": 0.5}
+    assert VAE(beta=0.5, kl_warmup_epochs=0)._loss_kwargs(0)["kl_weight"] == 0.5
 
 
 def test_kl_free_epochs_train_reconstruction_only(digits):

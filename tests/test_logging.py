@@ -20,6 +20,7 @@ VAE_TAGS = {
     "train/reconstruction_nll",
     "train/kl",
     "train/kl_weight",
+    "train/n_samples",
     "validation/score",
 }
 

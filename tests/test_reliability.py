@@ -406,6 +406,16 @@ def test_training_threads_suit_the_work_of_a_step(threads_seen, digits):
     assert torch.get_num_threads() == 2
 
 
+def test_training_threads_count_every_importance_sample(threads_seen, digits):
+    X = digits[0][:300]
+    kw = dict(epochs=1, hidden_layer_sizes=(512,), batch_size=32)
+    VAE(**kw).fit(X)  # about 13 MFLOP per step
+    assert set(threads_seen) == {1}
+    threads_seen.clear()
+    VAE(train_importance_samples=16, **kw).fit(X)  # 16 decoder passes: 110 MFLOP
+    assert set(threads_seen) == {2}
+
+
 def test_training_threads_are_restored_however_training_ends(
     threads_seen, digits, fail_at
 ):
