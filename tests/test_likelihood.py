@@ -122,6 +122,22 @@ def test_importance_weighted_training_raises_the_likelihood(digits_split):
     assert np.mean(gains) > 0.1
 
 
+def test_validation_scores_are_the_bound_that_training_maximises(digits):
+    X = digits[0][:500]
+    vae = VAE(
+        hidden_layer_sizes=(32,),
+        likelihood="bernoulli",
+        early_stopping=False,
+        train_importance_samples=5,
+        **{**KW, "epochs": 2},
+    ).fit(X)
+    val = np.random.RandomState(0).permutation(500)[:50]  # the 10% split of fit
+    bound = vae.set_params(n_importance_samples=5).score(X[val])
+    elbo = vae.set_params(n_importance_samples=1).score(X[val])
+    assert vae.validation_scores_[-1] == pytest.approx(bound, rel=1e-5)
+    assert elbo < bound  # by far more than the tolerance above
+
+
 def test_n_importance_samples_is_validated_when_scoring(fitted_vaes, digits):
     vae = fitted_vaes[0].set_params(n_importance_samples=0)
     try:
