@@ -108,14 +108,14 @@ def detectors(seed, images, epochs):
         ),
         "PCA": sklearn_style("PCA", scaled(PCA(n_components=0.95))),
     }
-    if not images:
-        found["skvae VAE, outlier settings"] = sklearn_style(
-            "skvae VAE, outlier settings",
-            scaled(VAE(random_state=seed, **OUTLIER_SETTINGS)),
-        )
     if images:
         found["skvae ConvVAE"] = sklearn_style(
             "skvae ConvVAE", ConvVAE(random_state=seed, **trained)
+        )
+    else:
+        found["skvae VAE, outlier settings"] = sklearn_style(
+            "skvae VAE, outlier settings",
+            scaled(VAE(random_state=seed, **OUTLIER_SETTINGS)),
         )
     return found
 

@@ -40,21 +40,22 @@ from _common import ROOT, load_mnist, machine
 
 from skvae import VAE, ConvVAE
 
+
+def dense_vae(**params):
+    """The dense VAE of section 2."""
+    return VAE(
+        latent_dim=32,
+        hidden_layer_sizes=(512, 512),
+        likelihood="bernoulli",
+        random_state=0,
+        **params,
+    )
+
+
 # the settings of section 2; all others are skvae's defaults
 MODELS = {
-    "vae": lambda: VAE(
-        latent_dim=32,
-        hidden_layer_sizes=(512, 512),
-        likelihood="bernoulli",
-        random_state=0,
-    ),
-    "iwae": lambda: VAE(
-        latent_dim=32,
-        hidden_layer_sizes=(512, 512),
-        likelihood="bernoulli",
-        train_importance_samples=5,
-        random_state=0,
-    ),
+    "vae": dense_vae,
+    "iwae": lambda: dense_vae(train_importance_samples=5),
     "convvae": lambda: ConvVAE(
         latent_dim=32,
         likelihood="bernoulli",

@@ -229,7 +229,7 @@ def scoring_table(X, n_fit, epochs, device):
     from pyod.models.vae import VAE as PyODVAE
 
     fit_rows = X[:n_fit]
-    vae = VAE(**PYOD_NET, epochs=epochs, device=device).fit(fit_rows)
+    vae = pyod_network_vae(epochs=epochs, device=device).fit(fit_rows)
     pyod = PyODVAE(epoch_num=epochs, verbose=0, device=device)
     contenders = {
         "skvae VAE score_samples": vae.score_samples,
@@ -262,7 +262,7 @@ def _fit_memory(path, shape, memmap, queue):
     X = np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
     if not memmap:
         X = np.array(X)  # an ordinary in-memory array
-    VAE(**PYOD_NET, epochs=1).fit(X[:256])  # imports and first-use allocations
+    pyod_network_vae(epochs=1).fit(X[:256])  # imports and first-use allocations
     baseline = peak = _anon_rss_mib()
     done = threading.Event()
 
@@ -274,7 +274,7 @@ def _fit_memory(path, shape, memmap, queue):
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    VAE(**PYOD_NET, epochs=1, batch_size=256, random_state=0).fit(X)
+    pyod_network_vae(epochs=1, batch_size=256, random_state=0).fit(X)
     done.set()
     sampler.join()
     queue.put(peak - baseline)

@@ -655,15 +655,18 @@ class BaseAutoencoder(
 
     # ---- inference ------------------------------------------------------------
 
-    def _chunk_size(self):
-        """Rows per inference pass: about 2M values in the widest layer."""
-        return max(1, _INFERENCE_ELEMENTS // self.module_.encoder.widest)
+    def _chunk_size(self, cost=1):
+        """Rows per inference pass: about 2M values in the widest layer.
+
+        ``cost`` is the work per row relative to one forward pass.
+        """
+        return max(1, _INFERENCE_ELEMENTS // self.module_.encoder.widest // cost)
 
     def _mean_score(self, rows, index):
         """Mean score of the rows at ``index`` (validation)."""
         fn, cost = self._scorer(validation=True)
         with torch.inference_mode():
-            chunks = index.split(max(1, self._chunk_size() // cost))
+            chunks = index.split(self._chunk_size(cost))
             scores = [fn(rows.take(c)) for c in chunks]
             return float(torch.cat(scores).mean())
 
@@ -686,7 +689,7 @@ class BaseAutoencoder(
         """
         device = self._sync_device()
         with torch.inference_mode():
-            out = map_chunks(fn, X, max(1, self._chunk_size() // cost), device)
+            out = map_chunks(fn, X, self._chunk_size(cost), device)
         return out.numpy().astype(output_dtype(X), copy=False)
 
     # ---- persistence ----------------------------------------------------------
