@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
+from ._cpu import cpu_training, step_threads
 from ._data import (
     DeviceRows,
     check_float32_range,
@@ -39,7 +40,6 @@ from ._data import (
 from ._images import check_image_array, flatten_images, resolve_image_shape
 from ._logging import training_log
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
-from ._threads import cpu_threads, step_threads
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -490,21 +490,21 @@ class BaseAutoencoder(
                 self._start(rows.take(sample[:_INIT_SAMPLES]), device)
             try:
                 batch_size = min(self.batch_size, len(train))
-                with self._step_threads(device, X.shape[1], batch_size):
+                with self._cpu_training(device, X.shape[1], batch_size):
                     self._run_epochs(X, rows, train, val, epochs, batch_size, log)
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
                 self._set_offset(X)
 
-    def _step_threads(self, device, n_features, batch_size):
-        """On the CPU, as many threads as the work of a training step needs."""
+    def _cpu_training(self, device, n_features, batch_size):
+        """On the CPU: the threads a training step needs, denormals flushed."""
         if device.type != "cpu":
             return nullcontext()
         _, decoder_passes = self._scorer(validation=True)  # as in training
         n = step_threads(
             self.module_, n_features, self.latent_dim, batch_size, decoder_passes
         )
-        return cpu_threads(n)
+        return cpu_training(n)
 
     def _sync_device(self):
         """The device that ``device`` resolves to now, with the model moved there.

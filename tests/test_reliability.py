@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 
 import skvae
 from skvae import VAE, ConvVAE, DenoisingAE
+from skvae._cpu import flushing_denormals
 from skvae._models import VariationalAutoencoder
 
 SMALL = dict(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
@@ -438,6 +439,28 @@ def test_training_in_threads_leaves_the_caller_setting(threads_seen, digits):
         list(pool.map(lambda est: est.fit(X), fits))
     assert set(threads_seen) == {1}
     assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("caller_flushes", [False, True])
+def test_training_flushes_denormals_and_restores_the_setting(
+    monkeypatch, digits, fail_at, caller_flushes
+):
+    X = digits[0][:200]
+    seen = []
+    before_each_step(monkeypatch, lambda: seen.append(flushing_denormals()))
+    if not torch.set_flush_denormal(caller_flushes):
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        assert flushing_denormals() == caller_flushes
+        VAE(epochs=1, **SMALL).fit(X)
+        assert seen and all(seen)  # denormals slow Adam's steps several times
+        assert flushing_denormals() == caller_flushes
+        fail_at(2, KeyboardInterrupt)
+        with pytest.warns(UserWarning, match="interrupted"):
+            DenoisingAE(epochs=2, **SMALL).fit(X)
+        assert flushing_denormals() == caller_flushes
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def test_pathlib_and_str_paths_work_alike(digits, tmp_path):

@@ -1,6 +1,6 @@
-"""How many CPU threads a training step gets.
+"""How training runs on the CPU: its thread count and denormal numbers.
 
-Torch splits each operation over all its intra-op threads. For a small
+Threads. Torch splits each operation over all its intra-op threads. For a small
 network at a small batch, every one of the hundred-odd operations of a
 training step then pays for waking and joining the threads, which costs more
 than the work it shares; when another process keeps a core busy, the threads
@@ -9,6 +9,17 @@ CPU uses one thread per ``FLOPS_PER_THREAD`` of work in a step, never more
 than torch would use. Torch keeps that setting per thread (a thread started
 later takes the last value set); training changes it in the thread that
 trains, and only while it trains.
+
+Denormals. Adam's moment estimates of weights whose gradients have died
+away (a dead unit, a pixel that is almost always blank) decay geometrically,
+by 0.9 per step for the first moment, and pass through the range of denormal
+floats (below 1.2e-38) on their way to zero. x86 CPUs compute with denormal
+values many times slower than with normal ones: after 4 epochs of the
+784-128-64-32-2 VAE at batch 32, 5% of the optimizer state is denormal and
+an Adam step takes 5 times as long. Training therefore flushes denormals to
+zero, which changes values below 1e-38 only, in the thread that trains (the
+whole step when it trains on one thread), and restores the caller's setting
+afterwards.
 """
 
 import math
@@ -55,3 +66,30 @@ def cpu_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def flushing_denormals():
+    """Whether this thread flushes denormal floats to zero (torch has no getter)."""
+    return torch.tensor(1e-39, dtype=torch.float32).item() == 0.0
+
+
+@contextmanager
+def flush_denormals():
+    """Run the block with denormal floats flushed to zero in this thread.
+
+    A no-op on CPUs where torch cannot set it; the caller's setting comes
+    back afterwards.
+    """
+    before = flushing_denormals()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
+@contextmanager
+def cpu_training(n_threads):
+    """Train the block on at most ``n_threads`` threads, denormals flushed."""
+    with cpu_threads(n_threads), flush_denormals():
+        yield
