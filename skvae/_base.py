@@ -41,13 +41,12 @@ from ._images import check_image_array, flatten_images, resolve_image_shape
 from ._logging import training_log
 from ._networks import ACTIVATIONS, conv_backbone, mlp_backbone
 
+# name: (class, settings beyond learning rate and weight decay)
 OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": lambda params, **kw: torch.optim.SGD(
-        params, momentum=0.9, nesterov=True, **kw
-    ),
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
 }
 
 # values in the widest layer per forward pass at inference time (8 MB of
@@ -448,11 +447,26 @@ class BaseAutoencoder(
     # ---- training -------------------------------------------------------------
 
     def _make_optimizer(self):
-        kwargs = dict(lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimizer, kwargs = OPTIMIZERS[self.optimizer]
+        kwargs = dict(kwargs, lr=self.learning_rate, weight_decay=self.weight_decay)
         on_fused_device = torch.device(self.device_).type in ("cpu", "cuda")
         if self.optimizer in FUSED and on_fused_device:
             kwargs["fused"] = True  # one kernel for all parameters: 25% faster here
-        return OPTIMIZERS[self.optimizer](self.module_.parameters(), **kwargs)
+        return optimizer(self.module_.parameters(), **kwargs)
+
+    def _follow_optimizer_params(self):
+        """Train on with the optimizer parameters as they are set now.
+
+        ``set_params`` between calls takes effect: a new learning rate or
+        weight decay keeps the optimizer's state, another ``optimizer``
+        starts a new one.
+        """
+        if type(self._optimizer) is not OPTIMIZERS[self.optimizer][0]:
+            self._optimizer = self._make_optimizer()
+            return
+        for group in self._optimizer.param_groups:
+            group["lr"] = self.learning_rate
+            group["weight_decay"] = self.weight_decay
 
     def _start(self, sample, device):
         """Build a fresh module, set from a data sample, and reset the record."""
@@ -488,6 +502,8 @@ class BaseAutoencoder(
             if fresh:
                 sample = train[torch.randperm(len(train), device=train.device)]
                 self._start(rows.take(sample[:_INIT_SAMPLES]), device)
+            else:
+                self._follow_optimizer_params()
             try:
                 batch_size = min(self.batch_size, len(train))
                 with self._cpu_training(device, X.shape[1], batch_size):

@@ -152,7 +152,10 @@ _FRAGMENTS = {
 
     warm_start : bool, default=False
         When True, ``fit`` continues training the current model instead of
-        starting a new one.
+        starting a new one. Like ``partial_fit``, it trains on with the
+        current ``learning_rate`` and ``weight_decay`` (the optimizer keeps
+        its state), so that ``set_params`` between calls can lower the
+        learning rate; a changed ``optimizer`` starts a new one.
 
     checkpoint : str, path-like or None, default=None
         File that the model is saved to (as by ``save``) after every epoch,

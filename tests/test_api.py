@@ -162,6 +162,24 @@ def test_warm_start_continues_training(estimator, digits):
     assert not np.array_equal(before, est.transform(X))
 
 
+@all_estimators
+def test_training_on_follows_changed_optimizer_params(estimator, digits):
+    X = digits[0][:300]
+    est = clone(estimator).set_params(warm_start=True, early_stopping=False).fit(X)
+
+    def weights():
+        return torch.cat([p.detach().flatten() for p in est.module_.parameters()])
+
+    before = weights()
+    est.set_params(learning_rate=1e-12).fit(X)  # lowered: the weights stay put
+    assert torch.allclose(weights(), before, rtol=0, atol=1e-8)
+    est.set_params(learning_rate=1e-2).partial_fit(X)
+    assert not torch.allclose(weights(), before, rtol=0, atol=1e-4)
+    est.set_params(optimizer="sgd", learning_rate=1e-12).partial_fit(X)
+    assert isinstance(est._optimizer, torch.optim.SGD)
+    assert [g["lr"] for g in est._optimizer.param_groups] == [1e-12]
+
+
 def test_early_stopping_stops_and_restores_the_best_epoch(digits):
     X = digits[0]
     est = VAE(hidden_layer_sizes=(256,), epochs=200, n_iter_no_change=3, random_state=0)
