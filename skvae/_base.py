@@ -55,6 +55,8 @@ _INFERENCE_ELEMENTS = 2**21
 # training rows a new model takes its data statistics from (means, variance)
 _INIT_SAMPLES = 10_000
 FUSED = {"adam", "adamw", "sgd"}  # optimizers with a fused kernel in torch
+# the share of learning_rate that the cosine schedule ends at
+_COSINE_FLOOR = 0.02
 
 CONV_CONSTRAINTS = {
     "image_shape": [None, tuple, list],
@@ -147,6 +149,7 @@ class BaseAutoencoder(
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -457,16 +460,26 @@ class BaseAutoencoder(
     def _follow_optimizer_params(self):
         """Train on with the optimizer parameters as they are set now.
 
-        ``set_params`` between calls takes effect: a new learning rate or
-        weight decay keeps the optimizer's state, another ``optimizer``
-        starts a new one.
+        ``set_params`` between calls takes effect: a new weight decay keeps
+        the optimizer's state, another ``optimizer`` starts a new one. (Each
+        epoch sets its learning rate.)
         """
         if type(self._optimizer) is not OPTIMIZERS[self.optimizer][0]:
             self._optimizer = self._make_optimizer()
             return
         for group in self._optimizer.param_groups:
-            group["lr"] = self.learning_rate
             group["weight_decay"] = self.weight_decay
+
+    def _set_learning_rate(self, optimizer):
+        """Set the learning rate of the coming epoch (number ``n_iter_``); return it."""
+        learning_rate = self.learning_rate
+        if self.learning_rate_schedule == "cosine":
+            progress = min(self.n_iter_ / self.epochs, 1.0)
+            cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+            learning_rate *= _COSINE_FLOOR + (1 - _COSINE_FLOOR) * cosine
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate
+        return learning_rate
 
     def _start(self, sample, device):
         """Build a fresh module, set from a data sample, and reset the record."""
@@ -561,6 +574,7 @@ class BaseAutoencoder(
             for _ in bar:
                 unfinished = _clone_state(module)
                 loss_kwargs = self._loss_kwargs(self.n_iter_)
+                learning_rate = self._set_learning_rate(optimizer)
                 terms = log.epoch_terms()  # None unless log_dir is set
                 module.train()
                 total = torch.zeros((), device=rows.device)
@@ -591,7 +605,8 @@ class BaseAutoencoder(
                     self.validation_scores_.append(metric)
                 unfinished = None
                 self._report(bar, epoch_loss, validating)
-                log.write(self, loss_kwargs, n_used, validating)
+                settings = {**loss_kwargs, "learning_rate": learning_rate}
+                log.write(self, settings, n_used, validating)
                 if self.checkpoint is not None:
                     self._set_offset(X)
                     self.save(self.checkpoint)

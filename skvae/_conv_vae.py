@@ -84,6 +84,7 @@ class ConvVAE(BaseVAE):
         epochs=50,
         batch_size=128,
         learning_rate=1e-3,
+        learning_rate_schedule="constant",
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -116,6 +117,7 @@ class ConvVAE(BaseVAE):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

@@ -31,7 +31,7 @@ class _NoLog:
     def epoch_terms(self):
         return None
 
-    def write(self, estimator, loss_kwargs, n_rows, validating):
+    def write(self, estimator, settings, n_rows, validating):
         pass
 
     def close(self):
@@ -43,8 +43,8 @@ class _TensorBoardLog:
 
     ``train/loss`` (``loss_curve_``), the means per sample of the model's
     loss terms (``train/reconstruction_nll`` and ``train/kl`` for the VAEs),
-    the loss settings (``train/kl_weight`` and ``train/n_samples`` for the
-    VAEs) and ``validation/score``.
+    the epoch's settings (``train/learning_rate``, and ``train/kl_weight``
+    and ``train/n_samples`` for the VAEs) and ``validation/score``.
     """
 
     def __init__(self, log_dir):
@@ -56,11 +56,12 @@ class _TensorBoardLog:
         self._terms = {}
         return self._terms
 
-    def write(self, estimator, loss_kwargs, n_rows, validating):
+    def write(self, estimator, settings, n_rows, validating):
         """Log the epoch that ``estimator`` has just recorded.
 
-        ``loss_kwargs`` are the epoch's loss settings, ``n_rows`` the number of
-        rows it trained on, ``validating`` whether it was validated.
+        ``settings`` are the epoch's learning rate and loss settings (a
+        dict of numbers), ``n_rows`` the number of rows it trained on,
+        ``validating`` whether it was validated.
         """
         scalars = {"train/loss": estimator.loss_curve_[-1]}
         if self._terms:
@@ -68,7 +69,7 @@ class _TensorBoardLog:
             sums = torch.stack(list(self._terms.values()))
             means = (sums / n_rows).tolist()
             scalars.update(zip((f"train/{k}" for k in self._terms), means))
-        scalars.update({f"train/{k}": float(v) for k, v in loss_kwargs.items()})
+        scalars.update({f"train/{k}": float(v) for k, v in settings.items()})
         if validating:
             scalars["validation/score"] = estimator.validation_scores_[-1]
         for tag, value in scalars.items():

@@ -17,6 +17,7 @@ event_accumulator = pytest.importorskip(
 TINY = dict(hidden_layer_sizes=(8,), batch_size=64, random_state=0)
 VAE_TAGS = {
     "train/loss",
+    "train/learning_rate",
     "train/reconstruction_nll",
     "train/kl",
     "train/kl_weight",
@@ -40,7 +41,12 @@ def read_scalars(log_dir):
 def test_vae_logs_its_loss_terms_per_epoch(digits, tmp_path):
     X, _ = digits
     vae = VAE(
-        likelihood="bernoulli", epochs=4, kl_warmup_epochs=3, log_dir=tmp_path, **TINY
+        likelihood="bernoulli",
+        epochs=4,
+        kl_warmup_epochs=3,
+        learning_rate_schedule="cosine",
+        log_dir=tmp_path,
+        **TINY,
     ).fit(X[:300])
     scalars = read_scalars(tmp_path)
     assert set(scalars) == VAE_TAGS
@@ -57,17 +63,30 @@ def test_vae_logs_its_loss_terms_per_epoch(digits, tmp_path):
     # KL warm-up: the weight rises to beta and stays there
     np.testing.assert_allclose(weight, [1 / 3, 2 / 3, 1, 1], rtol=1e-6)
     assert np.all(scalars["train/kl"][1] >= 0)
+    # the cosine schedule: half a cosine over 4 epochs, down towards 2%
+    cosine = 0.5 * (1 + np.cos(np.pi * np.arange(4) / 4))
+    expected = 1e-3 * (0.02 + 0.98 * cosine)
+    np.testing.assert_allclose(scalars["train/learning_rate"][1], expected, rtol=1e-6)
 
 
 def test_steps_continue_with_partial_fit(digits, tmp_path):
     X, _ = digits
-    vae = VAE(epochs=2, validation_fraction=0, log_dir=tmp_path, **TINY).fit(X[:200])
+    vae = VAE(
+        epochs=2,
+        validation_fraction=0,
+        learning_rate_schedule="cosine",
+        log_dir=tmp_path,
+        **TINY,
+    ).fit(X[:200])
     vae.partial_fit(X[200:400])
     scalars = read_scalars(tmp_path)
     assert "validation/score" not in scalars
     steps, values = scalars["train/loss"]
     assert steps == [1, 2, 3]
     np.testing.assert_allclose(values, vae.loss_curve_, rtol=1e-6)
+    # the schedule counts epochs across calls, and ends at 2% of the rate
+    learning_rates = scalars["train/learning_rate"][1]
+    np.testing.assert_allclose(learning_rates, [1e-3, 5.1e-4, 2e-5], rtol=1e-6)
 
 
 def test_denoising_ae_logs_its_loss(digits, tmp_path):
@@ -75,7 +94,7 @@ def test_denoising_ae_logs_its_loss(digits, tmp_path):
     dae = DenoisingAE(latent_dim=4, epochs=3, log_dir=str(tmp_path), **TINY)
     dae.fit(X[:300])
     scalars = read_scalars(tmp_path)
-    assert set(scalars) == {"train/loss", "validation/score"}
+    assert set(scalars) == {"train/loss", "train/learning_rate", "validation/score"}
     np.testing.assert_allclose(scalars["train/loss"][1], dae.loss_curve_, rtol=1e-6)
     assert scalars["validation/score"][0] == [1, 2, 3]
 
