@@ -70,7 +70,8 @@ def cpu_threads(n_threads):
 
 def flushing_denormals():
     """Whether this thread flushes denormal floats to zero (torch has no getter)."""
-    return torch.tensor(1e-39, dtype=torch.float32).item() == 0.0
+    # on the CPU whatever the default device: the setting is the CPU thread's
+    return torch.tensor(1e-39, dtype=torch.float32, device="cpu").item() == 0.0
 
 
 @contextmanager
