@@ -9,6 +9,7 @@ works with every backbone.
 
 import math
 
+import torch
 from torch import nn
 
 ACTIVATIONS = {
@@ -155,4 +156,7 @@ def conv_backbone(
         )
         dec += _block(conv, n_out, activation, dropout, batch_norm, image=True)
     dec += [nn.Conv2d(channels[0], c, kernel_size, padding=pad), _ToRows()]
-    return encoder, nn.Sequential(*dec)
+    # channels-last conv weights: the rows arrive channels-last, and oneDNN
+    # and cuDNN then run every conv without converting layouts in between
+    channels_last = dict(memory_format=torch.channels_last)
+    return encoder.to(**channels_last), nn.Sequential(*dec).to(**channels_last)
