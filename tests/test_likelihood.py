@@ -6,6 +6,7 @@ import torch
 from scipy.stats import multivariate_normal
 
 from skvae import VAE, ConvVAE
+from skvae._noise import row_keys, row_noise
 
 KW = dict(latent_dim=4, epochs=15, random_state=0)
 
@@ -46,6 +47,40 @@ def test_importance_weighted_scores_are_per_row_and_deterministic(fitted_vaes, d
         np.testing.assert_allclose(vae.score_samples(X[[5, 5]]), scores[[5, 5]])
     finally:
         vae.set_params(n_importance_samples=1)
+
+
+ON_CUDA = pytest.param(
+    "cuda",
+    marks=[
+        pytest.mark.gpu,
+        pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
+    ],
+)
+
+
+@pytest.mark.parametrize("device", ["cpu", ON_CUDA])
+def test_score_noise_is_a_fixed_function_of_the_row(device):
+    # the same draws on every device and in every version: a saved model
+    # scores a row the same wherever and whenever it is loaded
+    x = torch.arange(12, dtype=torch.float32).reshape(3, 4) / 7
+    keys = row_keys(x.to(device))
+    assert [k % 2**64 for k in keys.tolist()] == [
+        11324766277921029464,
+        3845427298529656616,
+        758839989147768053,
+    ]
+    noise = row_noise(keys, 5, 2, 3, device).cpu()
+    np.testing.assert_allclose(
+        noise[:, 0],
+        [
+            [-0.7688245, -0.2159886, 0.6848922],
+            [0.5323193, 0.6609194, -1.5977960],
+            [-0.5393418, -0.3579309, -0.3621213],
+        ],
+        rtol=1e-6,
+    )
+    # sample k of a row is the same whatever block asks for it
+    np.testing.assert_array_equal(row_noise(keys, 0, 7, 3, device)[:, 5:].cpu(), noise)
 
 
 def test_elbo_of_the_mean_does_not_depend_on_one_shared_draw(fitted_vaes, digits):
