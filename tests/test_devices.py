@@ -111,7 +111,7 @@ def test_an_unavailable_device_after_fit_is_a_clear_error(digits):
 
 def test_conv_weights_stay_channels_last(digits, tmp_path):
     # the images enter channels-last; weights in the same layout spare oneDNN
-    # and cuDNN a conversion around every convolution (1.5x faster scoring)
+    # and cuDNN a conversion around every convolution (1.3x faster CPU fits)
     X = digits[0][:200]
     est = ConvVAE(hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X)
     est.save(tmp_path / "model.skvae")
