@@ -19,9 +19,8 @@ import torch
 
 
 def _int64(value):
-    """The int64 with the bits of ``value``, an unsigned 32- or 64-bit number."""
-    bits = 32 if value < 1 << 32 else 64
-    return value - (1 << bits) if value >= 1 << (bits - 1) else value
+    """The int64 with the bits of the uint64 ``value``."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 _GOLDEN = _int64(0x9E3779B97F4A7C15)
@@ -47,8 +46,8 @@ def _mix(z):
 def row_keys(x):
     """A key per row of a float32 tensor, from the bits of its values.
 
-    The row hash is a sum of 32-bit products (several times faster than
-    64-bit ones); two rows that share a key merely share their noise.
+    The row hash is a sum of 32-bit products, hashed to 64 bits; two rows
+    that share a key merely share their noise.
     Returns an int64 tensor of 64-bit keys, on the CPU for an MPS tensor
     (MPS has no float64 for ``row_noise``) and on ``x``'s device otherwise.
     """
