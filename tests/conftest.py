@@ -4,10 +4,22 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 
 from skvae import VAE, ConvVAE, DenoisingAE
 from skvae._models import Autoencoder, VariationalAutoencoder
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped where torch sees no CUDA device."""
+    if torch.cuda.is_available():
+        return
+    needs_cuda = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(needs_cuda)
+
 
 # small networks and few epochs: each fit takes well under a second
 FAST = dict(epochs=3, batch_size=64, random_state=0)

@@ -11,10 +11,6 @@ from sklearn.base import clone
 
 from skvae import VAE, ConvVAE, load
 
-needs_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA device"
-)
-
 
 def test_gpu_fitted_model_loads_on_a_cpu_only_machine(digits, monkeypatch):
     # a pickle from a GPU machine names a CUDA device_; without CUDA it maps to CPU
@@ -39,7 +35,6 @@ def test_gpu_fitted_model_loads_on_a_cpu_only_machine(digits, monkeypatch):
 
 
 @pytest.mark.gpu
-@needs_cuda
 @all_estimators
 def test_training_on_the_gpu(estimator, digits):
     X = digits[0][:300]
@@ -55,7 +50,6 @@ def test_training_on_the_gpu(estimator, digits):
 
 
 @pytest.mark.gpu
-@needs_cuda
 def test_gpu_and_cpu_models_learn_alike(digits):
     X = digits[0]
     kw = dict(hidden_layer_sizes=(64,), epochs=20, random_state=0)
@@ -133,7 +127,6 @@ def test_conv_weights_stay_channels_last(digits, tmp_path):
 
 
 @pytest.mark.gpu
-@needs_cuda
 def test_a_cpu_fitted_model_moves_to_the_gpu(digits):
     X = digits[0][:300]
     kw = dict(hidden_layer_sizes=(32,), epochs=3, random_state=0)
