@@ -58,7 +58,8 @@ def row_keys(x):
     # an odd multiplier per position, so that permuted rows get other keys;
     # int32 products wrap around like uint32 ones, with the same low bits
     positions = torch.arange(1, n_features + 1, device=x.device)
-    weights = (_mix(positions * _GOLDEN) | 1) & _LOW32
+    weights = _mix(positions * _GOLDEN) | 1
+    # their low 32 bits as int32 values (a cast of larger ones is undefined)
     weights = (((weights + (1 << 31)) & _LOW32) - (1 << 31)).to(torch.int32)
     sums = torch.empty(n_rows, dtype=torch.int32, device=x.device)
     step = max(1, _HASH_BLOCK // max(n_features, 1))  # products stay in cache
