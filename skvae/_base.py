@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from ._cpu import cpu_training, step_threads
+from ._cuda import cudnn_autotuning
 from ._data import (
     DeviceRows,
     check_float32_range,
@@ -159,6 +160,8 @@ class BaseAutoencoder(
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "device": [str, torch.device],
+        "compile": ["boolean"],
+        "mixed_precision": [None, StrOptions({"bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -324,7 +327,8 @@ class BaseAutoencoder(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         self._check_values(X)
-        return self._scores(X)
+        fn, cost = self._scorer()
+        return self._forward(fn, X, cost)
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.
@@ -519,14 +523,19 @@ class BaseAutoencoder(
                 self._follow_optimizer_params()
             try:
                 batch_size = min(self.batch_size, len(train))
-                with self._cpu_training(device, X.shape[1], batch_size):
-                    self._run_epochs(X, rows, train, val, epochs, batch_size, log)
+                with self._device_training(device, X.shape[1], batch_size):
+                    self._run_epochs(rows, train, val, epochs, batch_size, log)
             finally:  # whatever stopped training, the model stays consistent
                 self.module_.eval()
-                self._set_offset(X)
+                self._set_offset(rows)
 
-    def _cpu_training(self, device, n_features, batch_size):
-        """On the CPU: the threads a training step needs, denormals flushed."""
+    def _device_training(self, device, n_features, batch_size):
+        """On the CPU: the threads a training step needs, denormals flushed.
+
+        On CUDA: cuDNN's autotuning of convolutions.
+        """
+        if device.type == "cuda":
+            return cudnn_autotuning()
         if device.type != "cpu":
             return nullcontext()
         _, decoder_passes = self._scorer(validation=True)  # as in training
@@ -561,7 +570,7 @@ class BaseAutoencoder(
                 f"{folder!r} does not exist. Create it or choose another path."
             )
 
-    def _run_epochs(self, X, rows, train, val, epochs, batch_size, log):
+    def _run_epochs(self, rows, train, val, epochs, batch_size, log):
         module, optimizer = self.module_, self._optimizer
         n_samples = train.shape[0]
         best, best_state, stale = -np.inf, None, 0
@@ -570,6 +579,8 @@ class BaseAutoencoder(
         n_before = self.n_iter_
         unfinished = None  # the weights from before the epoch that is running
         bar = tqdm(range(epochs), disable=self.verbose < 1, unit="epoch", leave=False)
+        # torch keeps compiled code for the process: later fits reuse it
+        loss_fn = torch.compile(module.loss) if self.compile else module.loss
         try:
             for _ in bar:
                 unfinished = _clone_state(module)
@@ -586,9 +597,9 @@ class BaseAutoencoder(
                 )
                 for start in range(0, n_used, batch_size):
                     batch = rows.take(order[start : min(start + batch_size, n_used)])
-                    loss = self._batch_loss(
-                        module.loss(batch, terms=terms, **loss_kwargs)
-                    )
+                    with self._autocast(rows.device):
+                        row_losses = loss_fn(batch, terms=terms, **loss_kwargs)
+                    loss = self._batch_loss(row_losses)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -608,7 +619,7 @@ class BaseAutoencoder(
                 settings = {**loss_kwargs, "learning_rate": learning_rate}
                 log.write(self, settings, n_used, validating)
                 if self.checkpoint is not None:
-                    self._set_offset(X)
+                    self._set_offset(rows)
                     self.save(self.checkpoint)
                 if self.n_iter_ <= self._annealing_epochs():
                     continue
@@ -628,6 +639,15 @@ class BaseAutoencoder(
             bar.close()
         if best_state is not None:
             module.load_state_dict(best_state)
+
+    def _autocast(self, device):
+        """The networks' products in bfloat16 while training, if asked for.
+
+        Models keep their loss terms in float32 (see ``_models.py``).
+        """
+        if self.mixed_precision is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
 
     def _batch_loss(self, row_losses):
         """Mean loss of the batch, without its ``trim_fraction`` worst rows."""
@@ -701,14 +721,11 @@ class BaseAutoencoder(
             scores = [fn(rows.take(c)) for c in chunks]
             return float(torch.cat(scores).mean())
 
-    def _scores(self, X):
-        """``score_samples`` of a validated ``X``."""
+    def _set_offset(self, rows):
+        """``offset_``: the ``contamination`` quantile of the scores of all ``rows``."""
         fn, cost = self._scorer()
-        return self._forward(fn, X, cost)
-
-    def _set_offset(self, X):
-        """``offset_``: the ``contamination`` quantile of the scores of ``X``."""
-        scores = self._scores(X)
+        with torch.inference_mode():
+            scores = rows.map_chunks(fn, self._chunk_size(cost)).double().numpy()
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _forward(self, fn, X, cost=1):

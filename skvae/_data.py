@@ -99,6 +99,15 @@ class DeviceRows:
             return self._resident[index]
         return torch.from_numpy(as_float32(self._X[index.numpy()])).to(self.device)
 
+    def map_chunks(self, fn, size):
+        """``fn`` applied to consecutive chunks of all rows; results on the CPU.
+
+        Resident rows are read where they are, not uploaded again.
+        """
+        if self._resident is None:
+            return map_chunks(fn, self._X, size, self.device)
+        return torch.cat([fn(chunk).cpu() for chunk in self._resident.split(size)])
+
 
 def map_chunks(fn, X, size, device):
     """``fn`` applied to consecutive chunks of ``X``; results on the CPU.

@@ -150,6 +150,27 @@ _FRAGMENTS = {
         GPU, and a model fitted on a CPU with ``'auto'`` uses the GPU of the
         machine that loads it.
 
+    compile : bool, default=False
+        Compile the training objective with ``torch.compile``: its forward
+        and backward passes run as a few fused kernels instead of one per
+        operation, which pays on a GPU, where a small network spends most of
+        a step launching kernels. Compiling costs seconds to a minute at the
+        start of training (once more for the first epoch's last, smaller
+        batch, and once when the KL weight first changes); torch keeps the
+        compiled code for later fits in the process. Random draws differ
+        from uncompiled training, so the models do too (seeded results are
+        still reproducible). Inference is not compiled. On the CPU it needs
+        a C++ compiler and gains little.
+
+    mixed_precision : {None, 'bf16'}, default=None
+        'bf16' trains under bfloat16 autocast: the networks' matrix products
+        and convolutions run in bfloat16, which GPUs with bfloat16 units
+        (NVIDIA Ampere and newer) compute many times faster than float32;
+        it pays when those products dominate a training step. Weights,
+        optimizer state and the loss terms stay float32, and so does
+        inference (``transform``, ``score_samples``, validation scores).
+        CPUs without bfloat16 instructions run it slower than float32.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, noise and the validation
         split. An int gives identical models on the CPU; torch's global

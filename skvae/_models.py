@@ -12,6 +12,11 @@ Every model offers the same four methods, which is all the estimator core
   tensor (``add_terms``);
 - ``score(x)``: a per-sample score in which higher means more normal (VAEs
   take ``n_samples``, the number of importance samples).
+
+Training with ``mixed_precision`` runs ``loss`` under bfloat16 autocast. The
+networks' outputs are then bfloat16; the models take them to float32 (adding
+the float32 ``offset`` does it for decoders) and compute every loss term in
+float32.
 """
 
 import math
@@ -71,8 +76,10 @@ class GaussianLikelihood(nn.Module):
     def log_prob(self, x, out):
         log_var = self.log_variance()
         # weighting and summing the squares as one product saves two passes
-        # over the data; the normalising constant is the same for every row
-        squares = (x - out).square() @ torch.exp(-log_var)
+        # over the data; a sum over all features, it stays float32 under
+        # autocast. The normalising constant is the same for every row.
+        with torch.autocast(x.device.type, enabled=False):
+            squares = (x - out).square() @ torch.exp(-log_var)
         return -0.5 * (squares + log_var.sum() + x.shape[-1] * _LOG_2PI)
 
     def mean(self, out):
@@ -113,7 +120,7 @@ class VariationalAutoencoder(nn.Module):
         self.latent_dim = latent_dim
 
     def encode(self, x):
-        mean, log_var = self.posterior(self.encoder(x)).chunk(2, dim=-1)
+        mean, log_var = self.posterior(self.encoder(x)).float().chunk(2, dim=-1)
         return mean, log_var.clamp(-30.0, 20.0)
 
     def embed(self, x):

@@ -174,6 +174,8 @@ class VAE(BaseVAE):
         contamination=0.1,
         trim_fraction=0.0,
         device="auto",
+        compile=False,
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -204,6 +206,8 @@ class VAE(BaseVAE):
         self.contamination = contamination
         self.trim_fraction = trim_fraction
         self.device = device
+        self.compile = compile
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

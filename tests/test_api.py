@@ -127,6 +127,8 @@ def test_outlier_api_follows_isolation_forest(estimator, digits):
     labels = est.fit_predict(X)
     assert set(np.unique(labels)) == {-1, 1}
     assert np.mean(labels == -1) == pytest.approx(0.2, abs=0.01)
+    # the quantile of all of X's scores, validation rows included
+    assert est.offset_ == pytest.approx(np.percentile(est.score_samples(X), 20))
     np.testing.assert_allclose(
         est.decision_function(X), est.score_samples(X) - est.offset_
     )

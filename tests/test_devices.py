@@ -150,3 +150,100 @@ def test_a_cpu_fitted_model_moves_to_the_gpu(digits):
     ]
     assert moments and all(value.is_cuda for value in moments)
     assert np.isfinite(est.set_params(device="cpu").score_samples(X)).all()
+
+
+@pytest.mark.parametrize("model", [VAE, ConvVAE])
+def test_mixed_precision_runs_the_networks_in_bfloat16_while_training(model, digits):
+    X = digits[0][:256]
+    kw = dict(hidden_layer_sizes=(32,), epochs=6, random_state=0)
+    full = model(**kw).fit(X)
+    est = model(**kw).fit(X)
+    seen = []  # (training, dtype) of each encoder output
+    est.module_.encoder.register_forward_hook(
+        lambda module, args, out: seen.append((module.training, out.dtype))
+    )
+    est.set_params(mixed_precision="bf16", warm_start=True, epochs=2).fit(X)
+    est.transform(X)
+    assert {dtype for training, dtype in seen if training} == {torch.bfloat16}
+    # validation scores and inference run in float32
+    assert {dtype for training, dtype in seen if not training} == {torch.float32}
+    assert next(est.module_.parameters()).dtype == torch.float32
+    # the loss terms are float32 sums, whatever autocast does to the networks
+    module, x = est.module_.train(), torch.as_tensor(X, dtype=torch.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mean, log_var = module.encode(x)
+        log_lik = module.likelihood.log_prob(x, module._decoder_out(mean))
+        loss = module.loss(x)
+    assert {t.dtype for t in (mean, log_var, log_lik, loss)} == {torch.float32}
+    mixed = model(mixed_precision="bf16", **kw).fit(X)
+    assert mixed.loss_curve_[-1] == pytest.approx(full.loss_curve_[-1], rel=0.02)
+    assert mixed.score_samples(X).dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
+def test_compile_trains_through_torch_compile(digits, monkeypatch):
+    compiled = []
+
+    def spy(fn, **kwargs):
+        compiled.append(fn)
+        return real_compile(fn, **kwargs)
+
+    real_compile = torch.compile
+    monkeypatch.setattr(torch, "compile", spy)
+    # one batch shape and a constant KL weight: a single compilation
+    X = digits[0][:512]
+    kw = dict(
+        hidden_layer_sizes=(32,),
+        epochs=8,
+        batch_size=128,
+        validation_fraction=0,
+        kl_warmup_epochs=0,
+        random_state=0,
+    )
+    est = VAE(compile=True, **kw).fit(X)
+    assert [fn.__func__ for fn in compiled] == [type(est.module_).loss]
+    eager = VAE(**kw).fit(X)
+    # compiled random draws differ, so the runs do; they learn alike
+    assert est.loss_curve_[-1] < 0.6 * est.loss_curve_[0]
+    assert est.score(X) == pytest.approx(eager.score(X), rel=0.1)
+    copy = pickle.loads(pickle.dumps(est))  # nothing compiled is kept
+    np.testing.assert_array_equal(copy.score_samples(X), est.score_samples(X))
+
+
+def test_cudnn_autotuning_gives_the_callers_setting_back():
+    from skvae._cuda import cudnn_autotuning
+
+    before = torch.backends.cudnn.benchmark
+    try:
+        for setting in (False, True):
+            torch.backends.cudnn.benchmark = setting
+            with cudnn_autotuning():
+                with cudnn_autotuning():  # a second fit, e.g. in another thread
+                    assert torch.backends.cudnn.benchmark
+                assert torch.backends.cudnn.benchmark  # the first still runs
+            assert torch.backends.cudnn.benchmark is setting
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+@pytest.mark.gpu
+def test_conv_training_on_the_gpu_autotunes_compiles_and_mixes_precision(
+    digits, monkeypatch
+):
+    from conftest import before_each_step
+
+    X = digits[0][:512]
+    settings = []
+    before_each_step(
+        monkeypatch,
+        lambda: settings.append(
+            (torch.backends.cudnn.benchmark, torch.is_autocast_enabled("cuda"))
+        ),
+    )
+    before = torch.backends.cudnn.benchmark
+    kw = dict(hidden_layer_sizes=(32,), epochs=5, device="cuda", random_state=0)
+    plain = ConvVAE(**kw).fit(X)
+    est = ConvVAE(compile=True, mixed_precision="bf16", **kw).fit(X)
+    assert set(settings) >= {(True, False), (True, True)}
+    assert torch.backends.cudnn.benchmark is before
+    assert est.score(X) == pytest.approx(plain.score(X), rel=0.1)
