@@ -15,10 +15,12 @@ network where they can share one:
 
 It also measures training at batch 32 while another process keeps one core
 busy (what torch's thread pool suffers from, and why skvae trains small
-steps on one thread), scoring (``score_samples`` against PyOD's
+steps on one thread; CPU only), skvae's ``compile`` and ``mixed_precision``
+options (GPU only), scoring (``score_samples`` against PyOD's
 ``decision_function``) on the 60,000 MNIST training rows, and the peak
 memory of ``fit`` from an in-memory array and from ``np.memmap`` files of
-growing size. Prints the tables and writes ``benchmarks/results/speed.md``.
+growing size (CPU only). Prints the tables and writes
+``benchmarks/results/speed.md``.
 
     pip install -e ".[benchmarks]"
     python benchmarks/speed.py                  # about 20 minutes on 2 CPU cores
@@ -35,6 +37,7 @@ import multiprocessing
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -239,12 +242,53 @@ def scoring_table(X, n_fit, epochs, device):
         .score_samples,
         "PyOD VAE decision_function": pyod.fit(fit_rows).decision_function,
     }
-    rows = []
-    for name, method in contenders.items():
+    for method in contenders.values():
         method(X[:1000])  # warm-up
-        seconds = min(timed(lambda m=method: m(X)) for _ in range(2))
-        rows.append((name, len(X) / seconds))
-        print(name, round(len(X) / seconds), flush=True)
+    # rounds interleave the contenders, as in training_table
+    seconds = dict.fromkeys(contenders, np.inf)
+    for _ in range(3):
+        for name, method in contenders.items():
+            seconds[name] = min(seconds[name], timed(lambda m=method: m(X)))
+    rows = [(name, len(X) / s) for name, s in seconds.items()]
+    for name, speed in rows:
+        print(name, round(speed), flush=True)
+    return rows
+
+
+GPU_OPTIONS = {
+    "default": {},
+    "compile=True": {"compile": True},
+    "mixed_precision='bf16'": {"mixed_precision": "bf16"},
+    "both": {"compile": True, "mixed_precision": "bf16"},
+}
+
+
+def options_table(X, n_rows, epochs, repeats, device):
+    """skvae's training speed with each of its GPU options (samples/s).
+
+    Each option trains once untimed first, so that compiling is not timed;
+    the timed runs are interleaved, best of ``repeats``.
+    """
+    conv = lambda **kw: ConvVAE(  # noqa: E731
+        validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kw
+    )
+    rows = []
+    for model_name, make, n, batch_size in [
+        ("VAE 784-128-64-32-2", pyod_network_vae, n_rows, 1024),
+        ("ConvVAE (32, 64)", conv, n_rows // 8, 128),
+        ("ConvVAE (32, 64)", conv, n_rows // 8, 1024),
+    ]:
+        makers = {name: partial(make, **opts) for name, opts in GPU_OPTIONS.items()}
+        args = (X[:n], batch_size, epochs, device)
+        for maker in makers.values():
+            fit_skvae(maker, *args)  # untimed: compiles where asked to
+        seconds = dict.fromkeys(makers, np.inf)
+        for _ in range(repeats):
+            for name, maker in makers.items():
+                seconds[name] = min(seconds[name], fit_skvae(maker, *args))
+        speed = {name: n * epochs / s for name, s in seconds.items()}
+        rows.append((model_name, batch_size, speed))
+        print(model_name, batch_size, {k: round(v) for k, v in speed.items()})
     return rows
 
 
@@ -310,7 +354,7 @@ def memory_table(X, copies):
 # ---- report ----------------------------------------------------------------------
 
 
-def markdown(training, busy, scoring, memory, settings, command):
+def markdown(training, options, busy, scoring, memory, settings, command):
     lines = [
         "# Speed",
         "",
@@ -334,6 +378,20 @@ def markdown(training, busy, scoring, memory, settings, command):
         ]
         ratios = [ratio(speed, k) for k in ("pyod", "skorch", "loop")]
         lines.append(f"| {model} | {batch} | " + " | ".join(cells + ratios) + " |")
+    if options is not None:
+        lines += [
+            "",
+            "## skvae's GPU options (training samples/s)",
+            "",
+            "Each option trains once untimed first (compiling happens there);",
+            "the timed runs are interleaved like those above.",
+            "",
+            "| model | batch | " + " | ".join(GPU_OPTIONS) + " |",
+            "|---|---:|" + "---:|" * len(GPU_OPTIONS),
+        ]
+        for model, batch, speed in options:
+            cells = [f"{speed[k]:,.0f}" for k in GPU_OPTIONS]
+            lines.append(f"| {model} | {batch} | " + " | ".join(cells) + " |")
     if busy is not None:
         lines += [
             "",
@@ -351,6 +409,8 @@ def markdown(training, busy, scoring, memory, settings, command):
     lines += [
         "",
         "## Scoring throughput on the 60,000 MNIST training rows (rows/s)",
+        "",
+        "Best of 3 rounds that interleave the methods.",
         "",
         "| method | rows/s |",
         "|---|---:|",
@@ -415,6 +475,19 @@ def main():
         settings["repeats"],
         args.device,
     )
+    # compile and bf16 are GPU options: on a CPU, compiling rarely pays and
+    # bfloat16 is slower without bfloat16 instructions
+    options = (
+        None
+        if on_cpu
+        else options_table(
+            X,
+            settings["n_rows"],
+            settings["epochs"],
+            settings["repeats"],
+            args.device,
+        )
+    )
     busy = busy_core_table(X, settings["n_rows"] // 2, 1) if on_cpu else None
     scoring = scoring_table(X, settings["n_rows"] // 2, settings["epochs"], args.device)
     memory = memory_table(X, settings["copies"]) if on_cpu else None
@@ -423,7 +496,7 @@ def main():
         f"ConvVAE, {settings['epochs']} epochs, best of {settings['repeats']}"
     )
     command = "python benchmarks/speed.py" + ("" if on_cpu else " --device cuda")
-    report = markdown(training, busy, scoring, memory, described, command)
+    report = markdown(training, options, busy, scoring, memory, described, command)
     name = "speed" if on_cpu else "speed-cuda"
     out = ROOT / "results" / (f"{name}-quick.md" if args.quick else f"{name}.md")
     out.parent.mkdir(exist_ok=True)
