@@ -243,7 +243,9 @@ def test_conv_training_on_the_gpu_autotunes_compiles_and_mixes_precision(
     before = torch.backends.cudnn.benchmark
     kw = dict(hidden_layer_sizes=(32,), epochs=5, device="cuda", random_state=0)
     plain = ConvVAE(**kw).fit(X)
-    est = ConvVAE(compile=True, mixed_precision="bf16", **kw).fit(X)
-    assert set(settings) >= {(True, False), (True, True)}
+    ConvVAE(mixed_precision="bf16", **kw).fit(X)
+    assert set(settings) == {(True, False), (True, True)}
     assert torch.backends.cudnn.benchmark is before
+    monkeypatch.undo()  # compile the model's own loss, not the recording one
+    est = ConvVAE(compile=True, mixed_precision="bf16", **kw).fit(X)
     assert est.score(X) == pytest.approx(plain.score(X), rel=0.1)
