@@ -62,10 +62,31 @@ def pyod_network_vae(**kwargs):
     return VAE(**PYOD_NET, **kwargs)
 
 
+def default_conv_vae(**kwargs):
+    """skvae's ConvVAE with its default architecture, doing the same work as
+    the loop: no validation split, no early stopping, no KL warm-up."""
+    return ConvVAE(
+        validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kwargs
+    )
+
+
 def timed(fn):
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def interleaved_best(runs, repeats):
+    """Best seconds of each of ``runs`` (name: function returning seconds).
+
+    The rounds interleave the runs, so that a slow spell of the machine hits
+    them alike.
+    """
+    seconds = dict.fromkeys(runs, np.inf)
+    for _ in range(repeats):
+        for name, run in runs.items():
+            seconds[name] = min(seconds[name], run())
+    return seconds
 
 
 # ---- the contenders: each trains for `epochs` over X and returns seconds -----
@@ -183,10 +204,7 @@ def trained_module(make, X):
 
 def training_table(X, batch_sizes, n_rows, epochs, repeats, device):
     """Samples per second for each contender and batch size (best of repeats)."""
-    conv = lambda **kw: ConvVAE(  # noqa: E731
-        validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kw
-    )
-    conv_latent = conv().latent_dim
+    conv_latent = default_conv_vae().latent_dim
     rows = []
     for model_name, make, n, wd, peers in [
         (
@@ -198,7 +216,7 @@ def training_table(X, batch_sizes, n_rows, epochs, repeats, device):
         ),
         (
             f"ConvVAE (32, 64) 256-{conv_latent}",
-            conv,
+            default_conv_vae,
             n_rows // 8,
             0.0,
             ("skorch", "loop"),
@@ -207,15 +225,21 @@ def training_table(X, batch_sizes, n_rows, epochs, repeats, device):
         data = X[:n]
         module = trained_module(make, data)
         for batch_size in batch_sizes:
-            # repeats interleave the contenders, so that a slow spell of the
-            # machine hits them alike; each keeps its best run
-            seconds = {}
-            for _ in range(repeats):
-                for name in ("skvae", *peers):
-                    run = fit_seconds(
-                        name, make, module, data, batch_size, epochs, wd, device
-                    )
-                    seconds[name] = min(seconds.get(name, np.inf), run)
+            runs = {
+                name: partial(
+                    fit_seconds,
+                    name,
+                    make,
+                    module,
+                    data,
+                    batch_size,
+                    epochs,
+                    wd,
+                    device,
+                )
+                for name in ("skvae", *peers)
+            }
+            seconds = interleaved_best(runs, repeats)
             speed = {name: n * epochs / s for name, s in seconds.items()}
             rows.append((model_name, batch_size, speed))
             print(
@@ -244,11 +268,8 @@ def scoring_table(X, n_fit, epochs, device):
     }
     for method in contenders.values():
         method(X[:1000])  # warm-up
-    # rounds interleave the contenders, as in training_table
-    seconds = dict.fromkeys(contenders, np.inf)
-    for _ in range(3):
-        for name, method in contenders.items():
-            seconds[name] = min(seconds[name], timed(lambda m=method: m(X)))
+    runs = {name: partial(timed, partial(m, X)) for name, m in contenders.items()}
+    seconds = interleaved_best(runs, 3)
     rows = [(name, len(X) / s) for name, s in seconds.items()]
     for name, speed in rows:
         print(name, round(speed), flush=True)
@@ -269,23 +290,20 @@ def options_table(X, n_rows, epochs, repeats, device):
     Each option trains once untimed first, so that compiling is not timed;
     the timed runs are interleaved, best of ``repeats``.
     """
-    conv = lambda **kw: ConvVAE(  # noqa: E731
-        validation_fraction=0, early_stopping=False, kl_warmup_epochs=0, **kw
-    )
     rows = []
     for model_name, make, n, batch_size in [
         ("VAE 784-128-64-32-2", pyod_network_vae, n_rows, 1024),
-        ("ConvVAE (32, 64)", conv, n_rows // 8, 128),
-        ("ConvVAE (32, 64)", conv, n_rows // 8, 1024),
+        ("ConvVAE (32, 64)", default_conv_vae, n_rows // 8, 128),
+        ("ConvVAE (32, 64)", default_conv_vae, n_rows // 8, 1024),
     ]:
-        makers = {name: partial(make, **opts) for name, opts in GPU_OPTIONS.items()}
         args = (X[:n], batch_size, epochs, device)
-        for maker in makers.values():
-            fit_skvae(maker, *args)  # untimed: compiles where asked to
-        seconds = dict.fromkeys(makers, np.inf)
-        for _ in range(repeats):
-            for name, maker in makers.items():
-                seconds[name] = min(seconds[name], fit_skvae(maker, *args))
+        runs = {
+            name: partial(fit_skvae, partial(make, **opts), *args)
+            for name, opts in GPU_OPTIONS.items()
+        }
+        for run in runs.values():
+            run()  # untimed: compiles where asked to
+        seconds = interleaved_best(runs, repeats)
         speed = {name: n * epochs / s for name, s in seconds.items()}
         rows.append((model_name, batch_size, speed))
         print(model_name, batch_size, {k: round(v) for k, v in speed.items()})
