@@ -14,9 +14,12 @@ Every model offers the same four methods, which is all the estimator core
   take ``n_samples``, the number of importance samples).
 
 Training with ``mixed_precision`` runs ``loss`` under bfloat16 autocast. The
-networks' outputs are then bfloat16; the models take them to float32 (adding
-the float32 ``offset`` does it for decoders) and compute every loss term in
-float32.
+networks' outputs are then bfloat16; the models take them to float32
+(``add_offset`` does it for decoders) and compute every loss term in float32.
+
+Decoder outputs are as large as the batch: the models add the offset and
+take reconstruction errors in their memory, not in new tensors (see
+``add_offset``).
 """
 
 import math
@@ -41,6 +44,17 @@ def add_terms(terms, **rows):
     for name, values in rows.items():
         batch_sum = values.detach().sum()
         terms[name] = terms[name] + batch_sum if name in terms else batch_sum
+
+
+def add_offset(decoded, offset):
+    """``decoded + offset`` in float32, in the memory of ``decoded``.
+
+    Decoders end in a linear layer or a convolution, whose gradient does not
+    need their output; reusing it saves a tensor the size of the batch, whose
+    first writes cost more than the addition. Under autocast the bfloat16
+    output is copied to float32 first.
+    """
+    return decoded.float().add_(offset)
 
 
 class GaussianLikelihood(nn.Module):
@@ -74,12 +88,14 @@ class GaussianLikelihood(nn.Module):
         return self.min_log_var + F.softplus(self.log_var - self.min_log_var)
 
     def log_prob(self, x, out):
+        """Log-density of each row of ``x``; overwrites ``out``."""
         log_var = self.log_variance()
-        # weighting and summing the squares as one product saves two passes
-        # over the data; a sum over all features, it stays float32 under
-        # autocast. The normalising constant is the same for every row.
+        # the squares are made in out's memory (a new tensor of its size costs
+        # more than the arithmetic), then weighted and summed as one product;
+        # a sum over all features, it stays float32 under autocast. The
+        # normalising constant is the same for every row.
         with torch.autocast(x.device.type, enabled=False):
-            squares = (x - out).square() @ torch.exp(-log_var)
+            squares = out.sub_(x).square_() @ torch.exp(-log_var)
         return -0.5 * (squares + log_var.sum() + x.shape[-1] * _LOG_2PI)
 
     def mean(self, out):
@@ -131,7 +147,7 @@ class VariationalAutoencoder(nn.Module):
 
     def _decoder_out(self, z):
         # starting from the mean sample, an untrained model is already sensible
-        return self.decoder(z) + self.offset
+        return add_offset(self.decoder(z), self.offset)
 
     def _elbo_terms(self, x, eps=None):
         """Log-likelihood at ``z = mean + std * eps`` and the analytic KL term."""
@@ -237,11 +253,11 @@ class Autoencoder(nn.Module):
         return self.code(self.encoder(x))
 
     def decode(self, z):
-        return self.decoder(z) + self.offset  # offsets from the mean sample
+        return add_offset(self.decoder(z), self.offset)  # from the mean sample
 
     def _squared_error(self, x_in, x):
         """Mean squared error over features of each row's reconstruction."""
-        return ((self.decode(self.embed(x_in)) - x) ** 2).mean(-1)
+        return self.decode(self.embed(x_in)).sub_(x).square_().mean(-1)
 
     def loss(self, x, terms=None):
         """Mean squared error of each reconstructed noisy row: a single term."""
