@@ -334,6 +334,16 @@ def test_denoising_ae_has_no_sample():
     assert not hasattr(DenoisingAE(), "sample")
 
 
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_denoising_ae_scores_by_reconstruction_error(architecture, digits):
+    # outliers are flagged by how badly inverse_transform(transform(X)) fits X
+    X = digits[0][:200]
+    ae = DenoisingAE(architecture=architecture, image_shape=(8, 8), **FAST_KW)
+    ae.fit(X)
+    error = ((ae.inverse_transform(ae.transform(X)) - X) ** 2).mean(axis=1)
+    np.testing.assert_allclose(ae.score_samples(X), -error, rtol=1e-4, atol=1e-6)
+
+
 def test_image_arrays_are_the_same_images(digits):
     X = digits[0][:200]
     images = X.reshape(-1, 8, 8)
