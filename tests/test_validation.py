@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 import torch
 from conftest import all_estimators
 from sklearn.base import clone
@@ -42,6 +43,21 @@ def test_bad_arrays_in_fit_and_predict(estimator, X, message):
     for method in ("transform", "score_samples", "predict"):
         with pytest.raises(ValueError, match=message):
             getattr(model, method)(X)
+
+
+@all_estimators
+def test_assume_finite_skips_the_scan_and_spares_the_other_rows(estimator):
+    # sklearn.set_config(assume_finite=True) is the documented way to save
+    # the NaN scan on trusted data; a NaN then only spoils its own row
+    model = fitted(estimator)
+    X = np.random.RandomState(1).rand(5, 64)
+    X[2, 7] = np.nan
+    with sklearn.config_context(assume_finite=True):
+        scores = model.score_samples(X)
+    assert np.isnan(scores[2])
+    np.testing.assert_allclose(
+        np.delete(scores, 2), model.score_samples(np.delete(X, 2, 0)), rtol=1e-5
+    )
 
 
 @all_estimators
