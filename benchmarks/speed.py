@@ -381,6 +381,10 @@ def markdown(training, options, busy, scoring, memory, settings, command):
         "",
         "## Training throughput (samples/s, higher is better)",
         "",
+        "Whole `fit` calls: skvae's includes the pass over the training rows "
+        "that sets `offset_`, PyOD's the one that sets `decision_scores_`; "
+        "skorch and the loop only train.",
+        "",
         "| model | batch | skvae | PyOD VAE | skorch | hand-written loop "
         "| skvae / PyOD | skvae / skorch | skvae / loop |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
