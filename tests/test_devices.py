@@ -157,7 +157,7 @@ def test_mixed_precision_runs_the_networks_in_bfloat16_while_training(model, dig
     X = digits[0][:256]
     kw = dict(hidden_layer_sizes=(32,), epochs=6, random_state=0)
     full = model(**kw).fit(X)
-    est = model(**kw).fit(X)
+    est = copy.deepcopy(full)
     seen = []  # (training, dtype) of each encoder output
     est.module_.encoder.register_forward_hook(
         lambda module, args, out: seen.append((module.training, out.dtype))
