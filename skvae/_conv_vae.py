@@ -1,6 +1,6 @@
 """The convolutional VAE: a BaseVAE on the conv backbone."""
 
-from ._base import CONV_CONSTRAINTS
+from ._architecture import CONV_CONSTRAINTS
 from ._docs import fill_doc
 from ._vae import BaseVAE
 

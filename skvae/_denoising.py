@@ -5,9 +5,11 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import CONV_CONSTRAINTS, BaseAutoencoder
+from ._architecture import CONV_CONSTRAINTS, backbone
+from ._base import BaseAutoencoder
 from ._docs import fill_doc
-from ._models import Autoencoder
+from ._input import validate_X
+from .modules.autoencoder import Autoencoder
 
 
 @fill_doc(hidden_default="(256,)", batch_norm_default="'auto'")
@@ -161,7 +163,7 @@ class DenoisingAE(BaseAutoencoder):
                 f"noise={self.noise!r} corrupts a fraction of the values, so "
                 f"noise_level must be in [0, 1], got {self.noise_level}."
             )
-        encoder, decoder = self._backbone(n_features, self.latent_dim)
+        encoder, decoder = backbone(self, n_features, n_features, self.latent_dim)
         return Autoencoder(
             encoder, decoder, n_features, self.latent_dim, self.noise, self.noise_level
         )
@@ -180,6 +182,6 @@ class DenoisingAE(BaseAutoencoder):
             The reconstructions (flattened images for ``architecture='conv'``).
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = validate_X(self, X, reset=False)
         module = self.module_
         return self._forward(lambda x: module.decode(module.embed(x)), X)

@@ -17,21 +17,82 @@ import contextlib
 import os
 import pathlib
 import uuid
+import warnings
 import zipfile
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
-from . import __version__
-from ._conv_vae import ConvVAE
-from ._denoising import DenoisingAE
-from ._vae import VAE
+from ._registry import ESTIMATORS
+from ._version import __version__
+from .training.devices import is_available, to_cpu
+from .training.optimizers import make_optimizer
 
 FORMAT = "skvae"
 # the layout of the file; a change that older versions would misread raises it
 VERSION = 1
-ESTIMATORS = {cls.__name__: cls for cls in (VAE, ConvVAE, DenoisingAE)}
 _TAG = "__skvae_type__"
+
+
+class Persistent:
+    """Pickling and ``save`` for estimators whose network is ``module_``.
+
+    Both store the network and its optimizer as CPU state dicts (plain
+    tensors) and rebuild them with ``_build_module``: on the fitted device
+    where it is available, else on the CPU with a warning.
+    """
+
+    def save(self, path):
+        """Save the fitted estimator to a file that ``skvae.load`` reads back.
+
+        The file holds the parameters, the fitted attributes and the state of
+        the network and its optimizer as plain values and tensors only, so
+        that it loads with ``torch.load(path, weights_only=True)``: unlike a
+        pickle, loading it cannot run code. It is written to a temporary
+        file beside ``path`` and then renamed, so that ``path`` never holds a
+        partly written model.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the model; an existing file is replaced.
+        """
+        check_is_fitted(self)
+        save_estimator(self, path)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: object's is the live __dict__
+        if "module_" in state:
+            state["module_"] = to_cpu(self.module_.state_dict())
+            state["_optimizer"] = to_cpu(self._optimizer.state_dict())
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.pop("module_", None)
+        optimizer_state = state.pop("_optimizer", None)
+        super().__setstate__(state)
+        if module_state is None:
+            return
+        if not is_available(self.device_):
+            note = ""
+            if not is_available(self.device):  # e.g. 'cuda': follow the fallback
+                self.device, note = "cpu", " and its device parameter set to 'cpu'"
+            warnings.warn(
+                f"This model was fitted on {self.device_}, which is not available "
+                f"here; it is loaded on the CPU{note}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device_ = "cpu"
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights
+            self.module_ = self._build_module(self.n_features_in_)
+        self.module_.load_state_dict(module_state)
+        self.module_.to(torch.device(self.device_)).eval()
+        self._optimizer = make_optimizer(
+            self.optimizer, self.module_, self.learning_rate, self.weight_decay
+        )
+        self._optimizer.load_state_dict(optimizer_state)
 
 
 def save_estimator(estimator, path):

@@ -7,22 +7,21 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._architecture import backbone
 from ._base import BaseAutoencoder
 from ._docs import fill_doc
-from ._models import (
-    IW_BLOCK,
-    BernoulliLikelihood,
-    GaussianLikelihood,
-    VariationalAutoencoder,
-)
+from .likelihoods import LIKELIHOODS
+from .modules.vae import IW_BLOCK, VariationalAutoencoder
+from .training.schedules import LossSchedule, kl_warmup
 
 
-class BaseVAE(BaseAutoencoder):
+class BaseVAE(BaseAutoencoder, abstract=True):
     """Likelihood, KL annealing and sampling, for any VAE backbone."""
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        # a live view: a likelihood registered later is accepted too
+        "likelihood": [StrOptions(LIKELIHOODS.keys())],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "kl_warmup_delay": [Interval(Integral, 0, None, closed="left")],
@@ -31,33 +30,24 @@ class BaseVAE(BaseAutoencoder):
     }
 
     def _build_module(self, n_features):
-        encoder, decoder = self._backbone(n_features, self.latent_dim)
-        likelihood = (
-            GaussianLikelihood(n_features)
-            if self.likelihood == "gaussian"
-            else BernoulliLikelihood()
+        likelihood = LIKELIHOODS[self.likelihood](n_features)
+        encoder, decoder = backbone(
+            self, n_features, likelihood.n_outputs, self.latent_dim
         )
-        return VariationalAutoencoder(
-            encoder, decoder, n_features, self.latent_dim, likelihood
+        return VariationalAutoencoder(encoder, decoder, self.latent_dim, likelihood)
+
+    def _loss_schedule(self):
+        kl_weight, settled_after = kl_warmup(
+            self.beta, self.kl_warmup_epochs, self.kl_warmup_delay
         )
-
-    def _loss_kwargs(self, epoch):
-        ramp = (epoch - self.kl_warmup_delay + 1) / max(self.kl_warmup_epochs, 1)
-        return {
-            "kl_weight": self.beta * min(max(ramp, 0.0), 1.0),
-            "n_samples": self.train_importance_samples,
-        }
-
-    def _annealing_epochs(self):
-        return self.kl_warmup_delay + max(self.kl_warmup_epochs - 1, 0)
+        return LossSchedule(
+            settled_after,
+            kl_weight=kl_weight,
+            n_samples=self.train_importance_samples,
+        )
 
     def _check_values(self, X):
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"likelihood='bernoulli' needs X in [0, 1], but X has values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale X with "
-                f"sklearn.preprocessing.MinMaxScaler, or use likelihood='gaussian'."
-            )
+        LIKELIHOODS[self.likelihood].check_values(X)
 
     def _scorer(self, validation=False):
         if validation:  # the bound that training maximises

@@ -333,7 +333,7 @@ def plot_learning_curve(estimator, ax=None):
     epochs = np.arange(1, len(est.loss_curve_) + 1)
     ax.plot(epochs, est.loss_curve_, color="C0", label="training loss")
     ax.set(xlabel="epoch", ylabel="training loss")
-    warmup = min(est._annealing_epochs(), len(epochs))
+    warmup = min(est._loss_schedule().settled_after, len(epochs))
     if warmup:
         ax.axvspan(0.5, warmup + 0.5, color="0.9", label="KL warm-up")
     if est.validation_scores_:

@@ -7,8 +7,10 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from skvae import VAE, ConvVAE, DenoisingAE
-from skvae._models import Autoencoder, VariationalAutoencoder
+import skvae  # noqa: F401  (registers skvae's models)
+from skvae._base import BaseAutoencoder
+from skvae._registry import ESTIMATORS
+from skvae.training.loop import Callback
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,19 +27,27 @@ def pytest_collection_modifyitems(config, items):
 FAST = dict(epochs=3, batch_size=64, random_state=0)
 
 
-def fast_estimators():
-    """One instance per model and backbone, as small as still meaningful."""
-    return [
-        VAE(hidden_layer_sizes=(32,), **FAST),
-        ConvVAE(channels=(4, 8), hidden_layer_sizes=(16,), **FAST),
-        DenoisingAE(latent_dim=4, hidden_layer_sizes=(32,), **FAST),
-        DenoisingAE(
-            latent_dim=4,
-            architecture="conv",
-            channels=(4, 8),
-            hidden_layer_sizes=(16,),
-            **FAST,
+# per model, the settings that make it small (one instance per backbone);
+# a model not named here is tested as it comes, with FAST
+SMALL = {
+    "VAE": [dict(hidden_layer_sizes=(32,))],
+    "ConvVAE": [dict(channels=(4, 8), hidden_layer_sizes=(16,))],
+    "DenoisingAE": [
+        dict(latent_dim=4, hidden_layer_sizes=(32,)),
+        dict(
+            latent_dim=4, architecture="conv", channels=(4, 8), hidden_layer_sizes=(16,)
         ),
+    ],
+}
+
+
+def fast_estimators():
+    """One instance per skvae model and backbone, as small as still meaningful."""
+    return [
+        cls(**settings, **FAST)
+        for name, cls in ESTIMATORS.items()
+        if cls.__module__.startswith("skvae.")  # not the tests' own models
+        for settings in SMALL.get(name, [{}])
     ]
 
 
@@ -68,15 +78,27 @@ def digits_split(digits):
     return X[train], X[test], y[train], y[test]
 
 
+def add_callback(monkeypatch, callback):
+    """Every training call of any model runs the loop with ``callback`` too."""
+    parts = BaseAutoencoder._callbacks
+    monkeypatch.setattr(
+        BaseAutoencoder,
+        "_callbacks",
+        lambda self, **kwargs: [*parts(self, **kwargs), callback],
+    )
+
+
+class _BeforeEachStep(Callback):
+    def __init__(self, hook):
+        self.hook = hook
+
+    def on_batch_begin(self, run):
+        self.hook()
+
+
 def before_each_step(monkeypatch, hook):
     """Call ``hook()`` at the start of every training step of any model."""
-    for model in (VariationalAutoencoder, Autoencoder):
-
-        def loss(self, *args, _loss=model.loss, **kwargs):
-            hook()
-            return _loss(self, *args, **kwargs)
-
-        monkeypatch.setattr(model, "loss", loss)
+    add_callback(monkeypatch, _BeforeEachStep(hook))
 
 
 @pytest.fixture

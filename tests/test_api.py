@@ -225,9 +225,13 @@ def test_early_stopping_waits_for_the_kl_warmup(digits):
 
 def test_kl_warmup_schedule():
     vae = VAE(beta=2.0, kl_warmup_delay=2, kl_warmup_epochs=4)
-    weights = [vae._loss_kwargs(epoch)["kl_weight"] for epoch in range(8)]
+    schedule = vae._loss_schedule()
+    weights = [schedule.settings(epoch)["kl_weight"] for epoch in range(8)]
     assert weights == [0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
-    assert VAE(beta=0.5, kl_warmup_epochs=0)._loss_kwargs(0)["kl_weight"] == 0.5
+    assert schedule.settled_after == 5  # the weight is final from epoch 6 on
+    no_warmup = VAE(beta=0.5, kl_warmup_epochs=0)._loss_schedule()
+    assert no_warmup.settings(0)["kl_weight"] == 0.5
+    assert no_warmup.settled_after == 0
 
 
 def test_kl_free_epochs_train_reconstruction_only(digits):

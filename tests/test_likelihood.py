@@ -6,7 +6,7 @@ import torch
 from scipy.stats import multivariate_normal
 
 from skvae import VAE, ConvVAE
-from skvae._noise import row_keys, row_noise
+from skvae.modules.noise import row_keys, row_noise
 
 KW = dict(latent_dim=4, epochs=15, random_state=0)
 

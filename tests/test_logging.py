@@ -8,7 +8,7 @@ import pytest
 
 import skvae
 from skvae import VAE, DenoisingAE
-from skvae._logging import _TensorBoardLog
+from skvae.training.tensorboard import TensorBoard
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator"
@@ -112,11 +112,11 @@ def test_log_is_closed_whatever_stops_training(
 ):
     closed = []
 
-    def close(self, _close=_TensorBoardLog.close):
+    def close(self, run, _close=TensorBoard.on_train_end):
         closed.append(self)
-        _close(self)
+        _close(self, run)
 
-    monkeypatch.setattr(_TensorBoardLog, "close", close)
+    monkeypatch.setattr(TensorBoard, "on_train_end", close)
     # 200 rows in batches of 64 are 4 steps an epoch: step 10 is in epoch 3
     fail_at(10, error)
     X, _ = digits

@@ -2,7 +2,9 @@
 
 A backbone is a pair ``(encoder, decoder)`` that works on flat data rows:
 the encoder maps ``(n, n_features)`` to ``(n, encoder.out_features)`` and the
-decoder maps ``(n, code_dim)`` to ``(n, n_features)`` raw outputs. Models
+decoder maps ``(n, code_dim)`` to ``(n, n_outputs)`` raw outputs, a whole
+multiple of ``n_features`` (the likelihood's parameters of each feature,
+parameter-major). Models
 (see ``_models.py``) add their latent heads and loss on top, so every model
 works with every backbone.
 """
@@ -60,19 +62,19 @@ class _Encoder(nn.Sequential):
 
 
 def mlp_backbone(
-    n_features, code_dim, hidden_layer_sizes, activation, dropout, batch_norm
+    n_features, n_outputs, code_dim, hidden_layer_sizes, activation, dropout, batch_norm
 ):
     """Dense encoder ``n_features -> hidden...`` and its mirror image decoder."""
     hidden = list(hidden_layer_sizes)
     encoder = _Encoder(
         *_dense_stack([n_features] + hidden, activation, dropout, batch_norm),
         out_features=hidden[-1] if hidden else n_features,
-        widest=max([n_features] + hidden),
+        widest=max([n_features, n_outputs] + hidden),
     )
     up = [code_dim] + hidden[::-1]
     decoder = nn.Sequential(
         *_dense_stack(up, activation, dropout, batch_norm),
-        nn.Linear(up[-1], n_features),
+        nn.Linear(up[-1], n_outputs),
     )
     return encoder, decoder
 
@@ -98,14 +100,24 @@ class _ToImage(nn.Module):
 
 
 class _ToRows(nn.Module):
-    """Torch images ``(n, c, h, w)`` -> flat channels-last rows ``(n, h*w*c)``."""
+    """Torch images ``(n, k*c, h, w)`` -> flat rows ``(n, k*h*w*c)``.
+
+    Each of the ``k`` groups of ``c`` channels (one output per pixel value)
+    becomes an image of channels-last rows, one group after the other.
+    """
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
 
     def forward(self, x):
-        return x.permute(0, 2, 3, 1).flatten(1)
+        x = x.unflatten(1, (self.groups, -1))
+        return x.permute(0, 1, 3, 4, 2).flatten(1)
 
 
 def conv_backbone(
     image_shape,
+    n_outputs,
     code_dim,
     channels,
     kernel_size,
@@ -118,9 +130,11 @@ def conv_backbone(
 
     Each encoder block halves height and width (rounding up); each decoder
     block doubles them back, with an ``output_padding`` chosen per block so
-    that any image size, odd or even, is restored exactly.
+    that any image size, odd or even, is restored exactly. The last
+    convolution emits ``n_outputs / (h*w*c)`` values per pixel value.
     """
     h, w, c = image_shape
+    groups = n_outputs // (h * w * c)
     pad = kernel_size // 2
     heights = downsampled_sizes(h, len(channels))
     widths = downsampled_sizes(w, len(channels))
@@ -138,7 +152,7 @@ def conv_backbone(
         for n, height, width in zip(channels, heights[1:], widths[1:])
     ]
     # the decoder's last block works at full resolution with channels[0] maps
-    widest = max(feature_maps + hidden + [h * w * max(c, channels[0])])
+    widest = max(feature_maps + hidden + [h * w * max(groups * c, channels[0])])
     encoder = _Encoder(*enc, out_features=hidden[-1] if hidden else flat, widest=widest)
 
     dec = list(
@@ -155,7 +169,10 @@ def conv_backbone(
             n_in, n_out, kernel_size, stride=2, padding=pad, output_padding=out_pad
         )
         dec += _block(conv, n_out, activation, dropout, batch_norm, image=True)
-    dec += [nn.Conv2d(channels[0], c, kernel_size, padding=pad), _ToRows()]
+    dec += [
+        nn.Conv2d(channels[0], groups * c, kernel_size, padding=pad),
+        _ToRows(groups),
+    ]
     # channels-last conv weights: the rows arrive channels-last, and oneDNN
     # and cuDNN then run every conv without converting layouts in between
     channels_last = dict(memory_format=torch.channels_last)

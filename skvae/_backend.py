@@ -1,0 +1,194 @@
+"""How an estimator's parameters drive the torch parts below it.
+
+``TorchBackend`` is the half of ``BaseAutoencoder`` that speaks torch:
+it builds the module and its optimizer, assembles the training loop from
+its parts (``training/``) for each ``fit`` or ``partial_fit`` call, keeps
+the module on the device that ``device`` names, and runs inference in
+chunks. The estimator supplies ``_build_module``, ``_loss_schedule``,
+``_check_values`` and ``_scorer`` (see ``_base.py``).
+"""
+
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from ._architecture import uses_batch_norm
+from .training import callbacks
+from .training.cpu import cpu_training, step_threads
+from .training.cuda import cudnn_autotuning
+from .training.data import DeviceRows, map_chunks, output_dtype
+from .training.devices import resolve_device, seeded_torch
+from .training.loop import TrainingRun, make_step, run_training
+from .training.optimizers import follow_optimizer_params, make_optimizer
+from .training.tensorboard import TensorBoard
+
+# values in the widest layer per forward pass at inference time (8 MB of
+# float32); larger chunks only add memory traffic
+_INFERENCE_ELEMENTS = 2**21
+# training rows a new model takes its data statistics from (means, variance)
+_INIT_SAMPLES = 10_000
+
+
+class TorchBackend:
+    """Training, device moves and chunked inference of an estimator's module."""
+
+    # ---- training -------------------------------------------------------------
+
+    def _train(self, X, train, val, epochs, fresh):
+        """Run ``epochs`` passes over rows ``train`` of ``X``, then set ``offset_``.
+
+        ``val`` holds the validation rows, or is None.
+        """
+        batch_norm = uses_batch_norm(self)
+        if train.shape[0] < 1 + batch_norm:
+            raise ValueError(
+                f"Batch normalisation needs at least 2 training samples, got "
+                f"n_samples={train.shape[0]}; pass more samples or batch_norm=False."
+            )
+        self._check_values(X)
+        # made first: a missing tensorboard or checkpoint folder fails now
+        parts = self._callbacks(validating=val is not None)
+        device = resolve_device(self.device) if fresh else self._sync_device()
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        with seeded_torch(seed, device):
+            rows = DeviceRows(X, device)
+            train = rows.indices(train)
+            val = None if val is None else rows.indices(val)
+            if fresh:
+                sample = train[torch.randperm(len(train), device=train.device)]
+                self._start(rows.take(sample[:_INIT_SAMPLES]), device)
+            else:
+                self._optimizer = follow_optimizer_params(
+                    self._optimizer,
+                    self.module_,
+                    self.optimizer,
+                    self.learning_rate,
+                    self.weight_decay,
+                )
+            batch_size = min(self.batch_size, len(train))
+            step = make_step(
+                self.module_, self.compile, self.mixed_precision, self.trim_fraction
+            )
+            run = TrainingRun(
+                self,
+                rows,
+                train,
+                val,
+                epochs,
+                batch_size,
+                step=step,
+                validate=self._mean_score,
+                drop_lone=batch_norm,
+            )
+            try:
+                with self._device_training(device, X.shape[1], batch_size):
+                    run_training(run, parts)
+            finally:  # whatever stopped training, the model stays consistent
+                self._optimizer = run.optimizer
+                self.module_.eval()
+                self._set_offset(rows)
+
+    def _callbacks(self, validating):
+        """The parts of the training loop, in the order they see each event."""
+        guard = callbacks.DivergenceGuard(self.learning_rate)
+        schedule = self._loss_schedule()
+        parts = [
+            guard,
+            callbacks.Schedules(
+                schedule, self.learning_rate, self.learning_rate_schedule, self.epochs
+            ),
+        ]
+        if self.verbose:
+            parts.append(callbacks.Progress(self.verbose))
+        if self.log_dir is not None:
+            parts.append(TensorBoard(self.log_dir))
+        if self.checkpoint is not None:
+            parts.append(callbacks.Checkpoint(self.checkpoint))
+        stopping = None
+        if self.early_stopping:
+            stopping = callbacks.EarlyStopping(
+                self.n_iter_no_change, self.tol, schedule.settled_after, validating
+            )
+            parts.append(stopping)
+        parts.append(callbacks.InterruptHandler(guard, stopping))
+        return parts
+
+    def _start(self, sample, device):
+        """Build a fresh module, set from a data sample, and reset the record."""
+        module = self._build_module(sample.shape[1]).to(device)
+        module.initialise(sample)
+        self.module_ = module
+        self.device_ = str(device)
+        self._optimizer = make_optimizer(
+            self.optimizer, module, self.learning_rate, self.weight_decay
+        )
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.validation_fraction > 0 else None
+
+    def _device_training(self, device, n_features, batch_size):
+        """On the CPU: the threads a training step needs, denormals flushed.
+
+        On CUDA: cuDNN's autotuning of convolutions.
+        """
+        if device.type == "cuda":
+            return cudnn_autotuning()
+        if device.type != "cpu":
+            return nullcontext()
+        _, decoder_passes = self._scorer(validation=True)  # as in training
+        n = step_threads(
+            self.module_, n_features, self.latent_dim, batch_size, decoder_passes
+        )
+        return cpu_training(n)
+
+    def _sync_device(self):
+        """The device that ``device`` resolves to now, with the model moved there.
+
+        A fitted model follows its ``device`` parameter: inference and further
+        training run where ``set_params(device=...)`` points, or on a GPU that
+        ``'auto'`` finds on a machine other than the one that fitted it.
+        """
+        device = resolve_device(self.device)
+        if str(device) != self.device_:
+            self.module_.to(device)  # in place: the optimizer keeps its parameters
+            # loading its own state casts the moments to the parameters' device
+            self._optimizer.load_state_dict(self._optimizer.state_dict())
+            self.device_ = str(device)
+        return device
+
+    # ---- inference ------------------------------------------------------------
+
+    def _chunk_size(self, cost=1):
+        """Rows per inference pass: about 2M values in the widest layer.
+
+        ``cost`` is the work per row relative to one forward pass.
+        """
+        return max(1, _INFERENCE_ELEMENTS // self.module_.encoder.widest // cost)
+
+    def _mean_score(self, rows, index):
+        """Mean score of the rows at ``index`` (validation)."""
+        fn, cost = self._scorer(validation=True)
+        with torch.inference_mode():
+            chunks = index.split(self._chunk_size(cost))
+            scores = [fn(rows.take(c)) for c in chunks]
+            return float(torch.cat(scores).mean())
+
+    def _set_offset(self, rows):
+        """``offset_``: the ``contamination`` quantile of the scores of all ``rows``."""
+        fn, cost = self._scorer()
+        with torch.inference_mode():
+            scores = rows.map_chunks(fn, self._chunk_size(cost)).double().numpy()
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+
+    def _forward(self, fn, X, cost=1):
+        """``fn`` applied to the rows of ``X`` in chunks, where ``device`` points.
+
+        ``cost`` is the work per row relative to one forward pass. The
+        result is a numpy array of ``X``'s float dtype (float64 for other
+        dtypes).
+        """
+        device = self._sync_device()
+        with torch.inference_mode():
+            out = map_chunks(fn, X, self._chunk_size(cost), device)
+        return out.numpy().astype(output_dtype(X), copy=False)

@@ -1,0 +1,71 @@
+"""The likelihood contract: ``p(x|z)`` from the decoder's outputs.
+
+A likelihood is a small torch module. The decoder emits ``n_outputs``
+values per row (``outputs_per_feature`` per feature, parameter-major: the
+j-th parameter of every feature, then the next); the likelihood turns them
+into per-feature log-probabilities and a data-space mean. Subclasses
+register themselves under their ``name``, the value of the estimators'
+``likelihood`` parameter.
+"""
+
+from torch import nn
+
+LIKELIHOODS = {}
+
+
+class Likelihood(nn.Module):
+    """Base class of the decoder distributions ``p(x|z)``.
+
+    Parameters
+    ----------
+    n_features : int
+        Values per data row.
+    """
+
+    #: the value of the ``likelihood`` parameter that selects the subclass
+    name = None
+    #: decoder outputs per feature (e.g. 2 for a mean and a variance)
+    outputs_per_feature = 1
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name is not None:
+            LIKELIHOODS[cls.name] = cls
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.n_features = n_features
+
+    @property
+    def n_outputs(self):
+        """Decoder outputs per row."""
+        return self.outputs_per_feature * self.n_features
+
+    def initialise(self, x):
+        """Set what the likelihood learns from a data sample ``x``; then return
+        the decoder offset, ``(n_outputs,)`` values that the decoder's output
+        starts from (an untrained model then predicts the mean sample)."""
+        raise NotImplementedError
+
+    def feature_log_prob(self, x, out):
+        """``log p(x_j|z)`` of each feature, shape ``(..., n_features)``.
+
+        ``out`` holds the decoder's outputs for the rows ``x``; it may be
+        overwritten.
+        """
+        raise NotImplementedError
+
+    def log_prob(self, x, out):
+        """``log p(x|z)`` of each row: the sum of ``feature_log_prob``.
+
+        Subclasses may override it with a faster sum of the same terms.
+        """
+        return self.feature_log_prob(x, out).sum(-1)
+
+    def mean(self, out):
+        """The mean of ``p(x|z)``, ``(..., n_features)``, for decoding."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_values(cls, X):
+        """Refuse data outside the support, with a message that says what to do."""
