@@ -39,6 +39,8 @@ from .modules.networks import ACTIVATIONS
 from .training.data import check_float32_range, refuse_dates
 from .training.optimizers import OPTIMIZERS
 from .training.schedules import LossSchedule
+
+
 class BaseAutoencoder(
     TorchBackend,
     Persistent,
