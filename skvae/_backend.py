@@ -12,8 +12,8 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
+from torch import nn
 
-from ._architecture import uses_batch_norm
 from .training import callbacks
 from .training.cpu import cpu_training, step_threads
 from .training.cuda import cudnn_autotuning
@@ -40,12 +40,6 @@ class TorchBackend:
 
         ``val`` holds the validation rows, or is None.
         """
-        batch_norm = uses_batch_norm(self)
-        if train.shape[0] < 1 + batch_norm:
-            raise ValueError(
-                f"Batch normalisation needs at least 2 training samples, got "
-                f"n_samples={train.shape[0]}; pass more samples or batch_norm=False."
-            )
         self._check_values(X)
         # made first: a missing tensorboard or checkpoint folder fails now
         parts = self._callbacks(validating=val is not None)
@@ -55,17 +49,7 @@ class TorchBackend:
             rows = DeviceRows(X, device)
             train = rows.indices(train)
             val = None if val is None else rows.indices(val)
-            if fresh:
-                sample = train[torch.randperm(len(train), device=train.device)]
-                self._start(rows.take(sample[:_INIT_SAMPLES]), device)
-            else:
-                self._optimizer = follow_optimizer_params(
-                    self._optimizer,
-                    self.module_,
-                    self.optimizer,
-                    self.learning_rate,
-                    self.weight_decay,
-                )
+            batch_norm = self._prepare_module(rows, train, fresh)
             batch_size = min(self.batch_size, len(train))
             step = make_step(
                 self.module_, self.compile, self.mixed_precision, self.trim_fraction
@@ -88,6 +72,40 @@ class TorchBackend:
                 self._optimizer = run.optimizer
                 self.module_.eval()
                 self._set_offset(rows)
+
+    def _prepare_module(self, rows, train, fresh):
+        """A new module (``fresh``), or the fitted one with the optimizer
+        following the parameters as set now; whether it has batch norm.
+
+        The estimator is changed only once the training rows are known to
+        suffice: batch normalisation needs two.
+        """
+        if fresh:
+            sample = train[torch.randperm(len(train), device=train.device)]
+            module = self._build_module(self.n_features_in_)
+            module.to(rows.device).initialise(rows.take(sample[:_INIT_SAMPLES]))
+        else:
+            module = self.module_
+        batch_norm = any(
+            isinstance(layer, nn.modules.batchnorm._BatchNorm)
+            for layer in module.modules()
+        )
+        if train.shape[0] < 1 + batch_norm:
+            raise ValueError(
+                f"Batch normalisation needs at least 2 training samples, got "
+                f"n_samples={train.shape[0]}; pass more samples or batch_norm=False."
+            )
+        if fresh:
+            self._start(module, rows.device)
+        else:
+            self._optimizer = follow_optimizer_params(
+                self._optimizer,
+                self.module_,
+                self.optimizer,
+                self.learning_rate,
+                self.weight_decay,
+            )
+        return batch_norm
 
     def _callbacks(self, validating):
         """The parts of the training loop, in the order they see each event."""
@@ -114,10 +132,8 @@ class TorchBackend:
         parts.append(callbacks.InterruptHandler(guard, stopping))
         return parts
 
-    def _start(self, sample, device):
-        """Build a fresh module, set from a data sample, and reset the record."""
-        module = self._build_module(sample.shape[1]).to(device)
-        module.initialise(sample)
+    def _start(self, module, device):
+        """Take up a new ``module`` and reset the record."""
         self.module_ = module
         self.device_ = str(device)
         self._optimizer = make_optimizer(
@@ -164,7 +180,7 @@ class TorchBackend:
 
         ``cost`` is the work per row relative to one forward pass.
         """
-        return max(1, _INFERENCE_ELEMENTS // self.module_.encoder.widest // cost)
+        return max(1, _INFERENCE_ELEMENTS // self.module_.widest // cost)
 
     def _mean_score(self, rows, index):
         """Mean score of the rows at ``index`` (validation)."""

@@ -32,6 +32,10 @@ class Autoencoder(nn.Module):
         self.register_buffer("high", torch.ones(n_features))
         self.register_buffer("offset", torch.zeros(n_features))
 
+    @property
+    def widest(self):
+        return self.encoder.widest
+
     def embed(self, x):
         return self.code(self.encoder(x))
 

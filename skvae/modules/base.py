@@ -15,7 +15,9 @@ only:
   objective has several terms adds each term's sum over the batch's rows
   to it, as a detached tensor (``add_terms``);
 - ``score(x, **settings)``: a per-sample score in which higher means more
-  normal (VAEs take ``n_samples``, the number of importance samples).
+  normal (VAEs take ``n_samples``, the number of importance samples);
+- ``widest``: the most values per row in any layer, by which inference
+  chunks are sized so that their memory stays bounded.
 
 Training with ``mixed_precision`` runs ``loss`` under bfloat16 autocast. The
 networks' outputs are then bfloat16; the models take them to float32

@@ -115,6 +115,27 @@ class _ToRows(nn.Module):
         return x.permute(0, 1, 3, 4, 2).flatten(1)
 
 
+def _upsampling_blocks(
+    channels, heights, widths, kernel_size, activation, dropout, batch_norm
+):
+    """Transposed-conv blocks that restore the encoder's sizes level by level."""
+    layers = []
+    ups = list(channels[::-1]) + [channels[0]]
+    for i, (n_in, n_out) in enumerate(zip(ups[:-1], ups[1:])):
+        level = len(channels) - 1 - i  # decoder block i restores level `level`
+        out_pad = (1 - heights[level] % 2, 1 - widths[level] % 2)
+        conv = nn.ConvTranspose2d(
+            n_in,
+            n_out,
+            kernel_size,
+            stride=2,
+            padding=kernel_size // 2,
+            output_padding=out_pad,
+        )
+        layers += _block(conv, n_out, activation, dropout, batch_norm, image=True)
+    return layers
+
+
 def conv_backbone(
     image_shape,
     n_outputs,
@@ -161,14 +182,9 @@ def conv_backbone(
         )
     )
     dec.append(nn.Unflatten(1, (channels[-1], heights[-1], widths[-1])))
-    ups = list(channels[::-1]) + [channels[0]]
-    for i, (n_in, n_out) in enumerate(zip(ups[:-1], ups[1:])):
-        level = len(channels) - 1 - i  # decoder block i restores level `level`
-        out_pad = (1 - heights[level] % 2, 1 - widths[level] % 2)
-        conv = nn.ConvTranspose2d(
-            n_in, n_out, kernel_size, stride=2, padding=pad, output_padding=out_pad
-        )
-        dec += _block(conv, n_out, activation, dropout, batch_norm, image=True)
+    dec += _upsampling_blocks(
+        channels, heights, widths, kernel_size, activation, dropout, batch_norm
+    )
     dec += [
         nn.Conv2d(channels[0], groups * c, kernel_size, padding=pad),
         _ToRows(groups),

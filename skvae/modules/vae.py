@@ -24,6 +24,10 @@ class VariationalAutoencoder(nn.Module):
         self.register_buffer("offset", torch.zeros(likelihood.n_outputs))
         self.latent_dim = latent_dim
 
+    @property
+    def widest(self):
+        return self.encoder.widest
+
     def encode(self, x):
         mean, log_var = self.posterior(self.encoder(x)).float().chunk(2, dim=-1)
         return mean, log_var.clamp(-30.0, 20.0)
