@@ -12,6 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # document this checkout, not an installed skvae
 
 import skvae  # noqa: E402
+from skvae._registry import ESTIMATORS  # noqa: E402
+
+# the API page lists every public model of the registry
+_api = (ROOT / "docs" / "api.rst").read_text()
+_unlisted = [n for n in ESTIMATORS if n in skvae.__all__ and f"   {n}\n" not in _api]
+if _unlisted:
+    raise RuntimeError(f"docs/api.rst does not list the models {_unlisted}.")
 
 project = "skvae"
 author = "the skvae developers"

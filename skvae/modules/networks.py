@@ -5,7 +5,7 @@ the encoder maps ``(n, n_features)`` to ``(n, encoder.out_features)`` and the
 decoder maps ``(n, code_dim)`` to ``(n, n_outputs)`` raw outputs, a whole
 multiple of ``n_features`` (the likelihood's parameters of each feature,
 parameter-major). Models
-(see ``_models.py``) add their latent heads and loss on top, so every model
+(``vae.py``, ``autoencoder.py``) add their latent heads and loss on top, so every model
 works with every backbone.
 """
 

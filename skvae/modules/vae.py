@@ -91,7 +91,7 @@ class VariationalAutoencoder(nn.Module):
         With ``n_samples=1`` it is the ELBO, with the KL term in closed form
         (less noisy than one importance weight); more samples tighten the
         bound towards ``log p(x)``. The posterior draws of a row depend on
-        its values only (see ``_noise.py``): scores are deterministic and do
+        its values only (see ``noise.py``): scores are deterministic and do
         not depend on which rows are scored together. Samples are decoded in
         blocks of ``IW_BLOCK``, so memory does not grow with ``n_samples``.
         """
