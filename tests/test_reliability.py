@@ -20,6 +20,7 @@ import skvae
 from skvae import VAE, ConvVAE, DenoisingAE
 from skvae.training.cpu import flushing_denormals
 from skvae.training.loop import Callback
+from skvae.training.optimizers import OPTIMIZERS, fresh_optimizer, make_optimizer
 
 SMALL = dict(hidden_layer_sizes=(16,), batch_size=64, random_state=0)
 
@@ -470,3 +471,16 @@ def test_pathlib_and_str_paths_work_alike(digits, tmp_path):
     est.save(pathlib.Path(tmp_path / "b.skvae"))
     assert_same_model(skvae.load(str(tmp_path / "b.skvae")), est, digits[0][:50])
     assert sorted(os.listdir(tmp_path)) == ["a.skvae", "b.skvae"]
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_undone_steps_leave_a_fresh_optimizer_of_the_same_settings(name):
+    module = torch.nn.Linear(3, 2)
+    optimizer = make_optimizer(name, module, 1e-3, 0.1)
+    optimizer.param_groups[0]["lr"] = 5e-4  # as a schedule sets it
+    module(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+    fresh = fresh_optimizer(optimizer, module)
+    assert type(fresh) is type(optimizer) and not fresh.state
+    for key in ("lr", "weight_decay", "fused"):
+        assert fresh.param_groups[0].get(key) == optimizer.param_groups[0].get(key)

@@ -69,15 +69,27 @@ class TrainingRun:
         Leave out a lone leftover row of an epoch (batch norm needs two).
     """
 
-    def __init__(self, estimator, rows, train, val, epochs, batch_size, **parts):
+    def __init__(
+        self,
+        estimator,
+        rows,
+        train,
+        val,
+        epochs,
+        batch_size,
+        *,
+        step,
+        validate,
+        drop_lone,
+    ):
         self.estimator = estimator
         self.module = estimator.module_
         self.optimizer = estimator._optimizer
         self.rows, self.train, self.val = rows, train, val
         self.epochs, self.batch_size = epochs, batch_size
-        self._step, self._validate = parts["step"], parts["validate"]
+        self._step, self._validate = step, validate
         n_samples = train.shape[0]
-        self.n_used = n_samples - (n_samples % batch_size == 1 and parts["drop_lone"])
+        self.n_used = n_samples - (n_samples % batch_size == 1 and drop_lone)
         self.loss_kwargs, self.learning_rate, self.terms = {}, None, None
         self.epoch_loss, self.n_done, self.stop, self.failed = None, 0, False, False
 

@@ -1,5 +1,7 @@
 """The optimizers, by the names of the ``optimizer`` parameter."""
 
+import inspect
+
 import torch
 
 # name: (class, settings beyond learning rate and weight decay)
@@ -27,7 +29,9 @@ def fresh_optimizer(optimizer, module):
 
     For weights that were restored: the moments belong to undone steps.
     """
-    settings = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    accepted = inspect.signature(type(optimizer)).parameters  # AdamW fixes some
+    group = optimizer.param_groups[0]
+    settings = {k: v for k, v in group.items() if k != "params" and k in accepted}
     return type(optimizer)(module.parameters(), **settings)
 
 
