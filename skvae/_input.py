@@ -23,7 +23,18 @@ def validate_X(estimator, X, reset):
         X, array_shape = flatten_images(X)
     numeric = isinstance(X, np.ndarray) and X.dtype.kind in "biuf"
     dtype = None if numeric else [np.float64, np.float32]
-    X = validate_data(estimator, X, reset=reset, dtype=dtype)
+    try:
+        X = validate_data(estimator, X, reset=reset, dtype=dtype)
+    except ValueError as exc:
+        columns = _columns_of_no_numbers(X)
+        if not columns:
+            raise
+        raise ValueError(
+            f"X has columns that do not hold numbers: {columns}. skvae's models "
+            f"take numbers: encode these columns first (e.g. with "
+            f"sklearn.preprocessing.OneHotEncoder in a ColumnTransformer) or "
+            f"drop them."
+        ) from exc
     check_float32_range(X)
     if images and reset:
         estimator.image_shape_ = resolve_image_shape(
@@ -32,6 +43,19 @@ def validate_X(estimator, X, reset):
     elif images:
         check_image_array(array_shape, estimator.image_shape_)
     return X
+
+
+def _columns_of_no_numbers(X):
+    """The names of a data frame's columns that do not convert to floats."""
+    if not hasattr(X, "columns"):
+        return []
+    bad = []
+    for name in X.columns:
+        try:
+            np.asarray(X[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            bad.append(name)
+    return bad
 
 
 def split(rng, n_samples, validation_fraction):

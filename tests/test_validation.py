@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn
@@ -138,7 +139,7 @@ def test_parameters_are_validated_in_fit_not_init():
 
 def test_bernoulli_needs_unit_range():
     with pytest.raises(
-        ValueError, match=r"needs X in \[0, 1\].*\[-1, 2\].*MinMaxScaler"
+        ValueError, match=r"needs X in \[0, 1\].*\[-1, 2\].*MinMaxScaler\(clip=True\)"
     ):
         VAE(likelihood="bernoulli", **KW).fit(np.linspace(-1, 2, 160).reshape(10, 16))
     vae = VAE(likelihood="bernoulli", **KW).fit(X_OK)
@@ -268,3 +269,10 @@ def test_conv_settings():
         ConvVAE(kernel_size=4, **KW).fit(np.zeros((10, 64)))
     with pytest.raises(ValueError, match="channels must be a sequence of positive"):
         ConvVAE(channels=(), **KW).fit(np.zeros((10, 64)))
+
+
+def test_a_column_of_strings_is_named_with_the_fix():
+    X = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0], "city": ["Rome", "Oslo"] * 2})
+    with pytest.raises(ValueError, match=r"\['city'\].*OneHotEncoder") as info:
+        VAE(**KW).fit(X)
+    assert "could not convert" in str(info.value.__cause__)

@@ -27,5 +27,7 @@ class BernoulliLikelihood(Likelihood):
             raise ValueError(
                 f"likelihood='bernoulli' needs X in [0, 1], but X has values in "
                 f"[{X.min():.4g}, {X.max():.4g}]. Scale X with "
-                f"sklearn.preprocessing.MinMaxScaler, or use likelihood='gaussian'."
+                f"sklearn.preprocessing.MinMaxScaler(clip=True) (clip keeps data "
+                f"scored after fit, such as GridSearchCV's held-out folds, in "
+                f"range), or use likelihood='gaussian'."
             )
