@@ -1,0 +1,1 @@
+"""Torch models: backbones, the VAE and the autoencoder (contract in ``base.py``)."""

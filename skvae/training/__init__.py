@@ -1,0 +1,1 @@
+"""The training loop (``loop.py``) and the parts that react to its events."""
