@@ -15,8 +15,9 @@ network where they can share one:
 
 It also measures training at batch 32 while another process keeps one core
 busy (what torch's thread pool suffers from, and why skvae trains small
-steps on one thread; CPU only), skvae's ``compile`` and ``mixed_precision``
-options (GPU only), scoring (``score_samples`` against PyOD's
+steps on one thread; CPU only), the slowdown of every estimator's ``fit``
+and ``score_samples`` with one core busy (CPU only), skvae's ``compile``
+and ``mixed_precision`` options (GPU only), scoring (``score_samples`` against PyOD's
 ``decision_function``) on the 60,000 MNIST training rows, and the peak
 memory of ``fit`` from an in-memory array and from ``np.memmap`` files of
 growing size (CPU only). Prints the tables and writes
@@ -32,6 +33,7 @@ beside the repository).
 """
 
 import argparse
+import contextlib
 import copy
 import multiprocessing
 import tempfile
@@ -44,7 +46,7 @@ import numpy as np
 import torch
 from _common import ROOT, load_mnist, machine
 
-from skvae import VAE, ConvVAE
+from skvae import VAE, ConvVAE, DenoisingAE
 
 PYOD_NET = dict(
     hidden_layer_sizes=(128, 64, 32),
@@ -175,24 +177,94 @@ def _spin():
         pass
 
 
+@contextlib.contextmanager
+def one_core_busy():
+    """Another process spins on a core while the block runs."""
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    spinner.start()
+    time.sleep(0.5)  # running before the block starts
+    try:
+        yield
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
 def busy_core_table(X, n_rows, epochs):
     """Samples per second at batch 32 while another process spins on a core."""
     data = X[:n_rows]
     module = trained_module(pyod_network_vae, data)
-    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
-    spinner.start()
-    try:
+    with one_core_busy():
         speed = {
             name: n_rows
             * epochs
             / fit_seconds(name, pyod_network_vae, module, data, 32, epochs, 1e-5, "cpu")
             for name in ("skvae", "pyod", "loop")
         }
-    finally:
-        spinner.terminate()
-        spinner.join()
     print("one core busy, batch 32", {k: round(v) for k, v in speed.items()})
     return speed
+
+
+# name: (model, rows it trains on, rows it scores): each estimator with its
+# defaults (5 epochs), the ConvVAEs on the images they were measured on
+SLOWDOWN_MODELS = {
+    "VAE": (lambda: VAE(epochs=5, random_state=0), "mnist", 2000, 20000),
+    "ConvVAE, 8x8 digits": (
+        lambda: ConvVAE(epochs=5, random_state=0),
+        "digits",
+        1797,
+        1797,
+    ),
+    "ConvVAE, MNIST": (lambda: ConvVAE(epochs=1, random_state=0), "mnist", 2000, 5000),
+    "DenoisingAE": (
+        lambda: DenoisingAE(epochs=5, random_state=0),
+        "mnist",
+        2000,
+        20000,
+    ),
+    "DenoisingAE conv, 8x8 digits": (
+        lambda: DenoisingAE(architecture="conv", epochs=5, random_state=0),
+        "digits",
+        1797,
+        1797,
+    ),
+}
+
+
+def fit_and_score_seconds(model, rows, n_fit, n_score):
+    fit = timed(lambda: model.fit(rows[:n_fit]))
+    return fit, timed(lambda: model.score_samples(rows[:n_score]))
+
+
+def slowdown_table(X, rounds):
+    """Seconds of ``fit`` and ``score_samples``, idle and with one core busy.
+
+    Rounds alternate idle and busy; each cell is the best of ``rounds``.
+    """
+    from sklearn.datasets import load_digits
+
+    data = {"mnist": X, "digits": (load_digits().data / 16).astype(np.float32)}
+    best = {}
+    for _ in range(rounds):
+        for state in ("idle", "busy"):
+            busy = one_core_busy() if state == "busy" else contextlib.nullcontext()
+            with busy:
+                for name, (make, source, n_fit, n_score) in SLOWDOWN_MODELS.items():
+                    seconds = fit_and_score_seconds(
+                        make(), data[source], n_fit, n_score
+                    )
+                    for key, value in zip(("fit", "score"), seconds):
+                        cell = (name, key, state)
+                        best[cell] = min(best.get(cell, np.inf), value)
+    for name in SLOWDOWN_MODELS:
+        print(
+            name,
+            {
+                k: round(best[name, k, "busy"] / best[name, k, "idle"], 2)
+                for k in ("fit", "score")
+            },
+        )
+    return best
 
 
 def trained_module(make, X):
@@ -372,13 +444,33 @@ def memory_table(X, copies):
 # ---- report ----------------------------------------------------------------------
 
 
-def markdown(training, options, busy, scoring, memory, settings, command):
+def slowdown_markdown(best):
     lines = [
-        "# Speed",
         "",
-        f"Machine: {machine()}. Settings: {settings}.",
-        f"Command: `{command}`. All numbers from one run.",
+        "## Slowdown with one core busy (seconds, idle and busy)",
         "",
+        "Each estimator with its defaults (5 epochs; 1 for the ConvVAE on",
+        "MNIST), `fit` and then `score_samples`, while another process spins on",
+        "one of the two cores or not. Rounds alternate idle and busy; best of",
+        "each. Losing one core of two should cost at most 2x.",
+        "",
+        "| model | rows fit / scored | fit idle | fit busy | fit slowdown "
+        "| score idle | score busy | score slowdown |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, (_, _, n_fit, n_score) in SLOWDOWN_MODELS.items():
+        cells = []
+        for key in ("fit", "score"):
+            idle, busy = best[name, key, "idle"], best[name, key, "busy"]
+            cells += [f"{idle:.2f}", f"{busy:.2f}", f"{busy / idle:.2f}x"]
+        lines.append(
+            f"| {name} | {n_fit:,} / {n_score:,} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def training_markdown(training):
+    lines = [
         "## Training throughput (samples/s, higher is better)",
         "",
         "Whole `fit` calls: skvae's includes the pass over the training rows "
@@ -389,10 +481,6 @@ def markdown(training, options, busy, scoring, memory, settings, command):
         "| skvae / PyOD | skvae / skorch | skvae / loop |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-
-    def ratio(speed, peer):
-        return f"{speed['skvae'] / speed[peer]:.2f}x" if peer in speed else "-"
-
     for model, batch, speed in training:
         cells = [
             f"{speed[k]:,.0f}" if k in speed else "-"
@@ -400,35 +488,48 @@ def markdown(training, options, busy, scoring, memory, settings, command):
         ]
         ratios = [ratio(speed, k) for k in ("pyod", "skorch", "loop")]
         lines.append(f"| {model} | {batch} | " + " | ".join(cells + ratios) + " |")
-    if options is not None:
-        lines += [
-            "",
-            "## skvae's GPU options (training samples/s)",
-            "",
-            "Each option trains once untimed first (compiling happens there);",
-            "the timed runs are interleaved like those above.",
-            "",
-            "| model | batch | " + " | ".join(GPU_OPTIONS) + " |",
-            "|---|---:|" + "---:|" * len(GPU_OPTIONS),
-        ]
-        for model, batch, speed in options:
-            cells = [f"{speed[k]:,.0f}" for k in GPU_OPTIONS]
-            lines.append(f"| {model} | {batch} | " + " | ".join(cells) + " |")
-    if busy is not None:
-        lines += [
-            "",
-            "## Training with one core busy (samples/s, batch 32)",
-            "",
-            "The VAE above, 1 epoch, while another process spins on one of the",
-            "cores. skvae trains steps this small on one thread; PyOD and the",
-            "hand-written loop use torch's default thread count.",
-            "",
-            "| skvae | PyOD VAE | hand-written loop | skvae / PyOD | skvae / loop |",
-            "|---:|---:|---:|---:|---:|",
-            f"| {busy['skvae']:,.0f} | {busy['pyod']:,.0f} | {busy['loop']:,.0f} "
-            f"| {ratio(busy, 'pyod')} | {ratio(busy, 'loop')} |",
-        ]
-    lines += [
+    return lines
+
+
+def ratio(speed, peer):
+    return f"{speed['skvae'] / speed[peer]:.2f}x" if peer in speed else "-"
+
+
+def options_markdown(options):
+    lines = [
+        "",
+        "## skvae's GPU options (training samples/s)",
+        "",
+        "Each option trains once untimed first (compiling happens there);",
+        "the timed runs are interleaved like those above.",
+        "",
+        "| model | batch | " + " | ".join(GPU_OPTIONS) + " |",
+        "|---|---:|" + "---:|" * len(GPU_OPTIONS),
+    ]
+    for model, batch, speed in options:
+        cells = [f"{speed[k]:,.0f}" for k in GPU_OPTIONS]
+        lines.append(f"| {model} | {batch} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def busy_markdown(busy):
+    return [
+        "",
+        "## Training with one core busy (samples/s, batch 32)",
+        "",
+        "The VAE above, 1 epoch, while another process spins on one of the",
+        "cores. skvae trains steps this small on one thread; PyOD and the",
+        "hand-written loop use torch's default thread count.",
+        "",
+        "| skvae | PyOD VAE | hand-written loop | skvae / PyOD | skvae / loop |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {busy['skvae']:,.0f} | {busy['pyod']:,.0f} | {busy['loop']:,.0f} "
+        f"| {ratio(busy, 'pyod')} | {ratio(busy, 'loop')} |",
+    ]
+
+
+def scoring_markdown(scoring):
+    lines = [
         "",
         "## Scoring throughput on the 60,000 MNIST training rows (rows/s)",
         "",
@@ -440,13 +541,14 @@ def markdown(training, options, busy, scoring, memory, settings, command):
     lines += [f"| {name} | {speed:,.0f} |" for name, speed in scoring]
     pyod = dict(scoring)["PyOD VAE decision_function"]
     skvae = dict(scoring)["skvae VAE score_samples"]
-    lines += [
+    return lines + [
         "",
         f"skvae `score_samples` is {skvae / pyod:.1f}x PyOD's `decision_function`.",
     ]
-    if memory is None:
-        return "\n".join(lines) + "\n"
-    lines += [
+
+
+def memory_markdown(memory):
+    lines = [
         "",
         "## Peak memory of `fit` (MiB)",
         "",
@@ -457,8 +559,57 @@ def markdown(training, options, busy, scoring, memory, settings, command):
         "| data | rows | size (MiB) | peak memory growth (MiB) |",
         "|---|---:|---:|---:|",
     ]
-    lines += [f"| {k} | {n:,} | {mb:,.0f} | {g:,.0f} |" for k, n, mb, g in memory]
+    return lines + [f"| {k} | {n:,} | {mb:,.0f} | {g:,.0f} |" for k, n, mb, g in memory]
+
+
+def markdown(tables, settings, command):
+    """The report; ``tables`` maps each table's name to its rows, or None."""
+    lines = [
+        "# Speed",
+        "",
+        f"Machine: {machine()}. Settings: {settings}.",
+        f"Command: `{command}`. All numbers from one run.",
+        "",
+        *training_markdown(tables["training"]),
+    ]
+    sections = {
+        "options": options_markdown,
+        "busy": busy_markdown,
+        "slowdown": slowdown_markdown,
+        "scoring": scoring_markdown,
+        "memory": memory_markdown,
+    }
+    for name, section in sections.items():
+        if tables[name] is not None:
+            lines += section(tables[name])
     return "\n".join(lines) + "\n"
+
+
+def run_tables(X, settings, device):
+    """Every table this device gets, by name (None for those it does not)."""
+    on_cpu = torch.device(device).type == "cpu"
+    n_rows, epochs, repeats = (settings[k] for k in ("n_rows", "epochs", "repeats"))
+    return {
+        "training": training_table(
+            X, settings["batch_sizes"], n_rows, epochs, repeats, device
+        ),
+        # compile and bf16 are GPU options: on a CPU, compiling rarely pays and
+        # bfloat16 is slower without bfloat16 instructions
+        "options": None
+        if on_cpu
+        else options_table(X, n_rows, epochs, repeats, device),
+        "busy": busy_core_table(X, n_rows // 2, 1) if on_cpu else None,
+        "slowdown": slowdown_table(X, repeats) if on_cpu else None,
+        "scoring": scoring_table(X, n_rows // 2, epochs, device),
+        "memory": memory_table(X, settings["copies"]) if on_cpu else None,
+    }
+
+
+def described(settings):
+    return (
+        f"{settings['n_rows']:,} MNIST rows for the VAE and an eighth of them for "
+        f"ConvVAE, {settings['epochs']} epochs, best of {settings['repeats']}"
+    )
 
 
 def main():
@@ -475,6 +626,7 @@ def main():
     args = parser.parse_args()
     X = load_mnist()[0]
     on_cpu = torch.device(args.device).type == "cpu"
+    command = "python benchmarks/speed.py" + ("" if on_cpu else " --device cuda")
     if args.quick:
         settings = dict(
             n_rows=2000, epochs=1, repeats=1, batch_sizes=(128,), copies=(1, 2)
@@ -489,36 +641,9 @@ def main():
             copies=(1, 4, 16),
         )
     print(machine())
-    training = training_table(
-        X,
-        settings["batch_sizes"],
-        settings["n_rows"],
-        settings["epochs"],
-        settings["repeats"],
-        args.device,
+    report = markdown(
+        run_tables(X, settings, args.device), described(settings), command
     )
-    # compile and bf16 are GPU options: on a CPU, compiling rarely pays and
-    # bfloat16 is slower without bfloat16 instructions
-    options = (
-        None
-        if on_cpu
-        else options_table(
-            X,
-            settings["n_rows"],
-            settings["epochs"],
-            settings["repeats"],
-            args.device,
-        )
-    )
-    busy = busy_core_table(X, settings["n_rows"] // 2, 1) if on_cpu else None
-    scoring = scoring_table(X, settings["n_rows"] // 2, settings["epochs"], args.device)
-    memory = memory_table(X, settings["copies"]) if on_cpu else None
-    described = (
-        f"{settings['n_rows']:,} MNIST rows for the VAE and an eighth of them for "
-        f"ConvVAE, {settings['epochs']} epochs, best of {settings['repeats']}"
-    )
-    command = "python benchmarks/speed.py" + ("" if on_cpu else " --device cuda")
-    report = markdown(training, options, busy, scoring, memory, described, command)
     name = "speed" if on_cpu else "speed-cuda"
     out = ROOT / "results" / (f"{name}-quick.md" if args.quick else f"{name}.md")
     out.parent.mkdir(exist_ok=True)
