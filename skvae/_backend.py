@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .training import callbacks
-from .training.cpu import cpu_training, step_threads
+from .training.cpu import cpu_threads, cpu_training, free_cores, step_threads
 from .training.cuda import cudnn_autotuning
 from .training.data import DeviceRows, map_chunks, output_dtype
 from .training.devices import resolve_device, seeded_torch
@@ -144,7 +144,8 @@ class TorchBackend:
         self.validation_scores_ = [] if self.validation_fraction > 0 else None
 
     def _device_training(self, device, n_features, batch_size):
-        """On the CPU: the threads a training step needs, denormals flushed.
+        """On the CPU: the threads a training step needs (at most one per free
+        core), denormals flushed.
 
         On CUDA: cuDNN's autotuning of convolutions.
         """
@@ -156,7 +157,7 @@ class TorchBackend:
         n = step_threads(
             self.module_, n_features, self.latent_dim, batch_size, decoder_passes
         )
-        return cpu_training(n)
+        return cpu_training(min(n, free_cores()))
 
     def _sync_device(self):
         """The device that ``device`` resolves to now, with the model moved there.
@@ -193,7 +194,7 @@ class TorchBackend:
     def _set_offset(self, rows):
         """``offset_``: the ``contamination`` quantile of the scores of all ``rows``."""
         fn, cost = self._scorer()
-        with torch.inference_mode():
+        with torch.inference_mode(), _inference_threads(rows.device):
             scores = rows.map_chunks(fn, self._chunk_size(cost)).double().numpy()
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
@@ -205,6 +206,11 @@ class TorchBackend:
         dtypes).
         """
         device = self._sync_device()
-        with torch.inference_mode():
+        with torch.inference_mode(), _inference_threads(device):
             out = map_chunks(fn, X, self._chunk_size(cost), device)
         return out.numpy().astype(output_dtype(X), copy=False)
+
+
+def _inference_threads(device):
+    """On the CPU, no more threads than there are free cores (see ``cpu.py``)."""
+    return cpu_threads(free_cores()) if device.type == "cpu" else nullcontext()

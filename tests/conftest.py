@@ -1,13 +1,14 @@
 """Shared data and small, fast estimator configurations for the tests."""
 
 import itertools
+import os
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
 
-import skvae  # noqa: F401  (registers skvae's models)
+import skvae._backend
 from skvae._base import BaseAutoencoder
 from skvae._registry import ESTIMATORS
 from skvae.training.loop import Callback
@@ -21,6 +22,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(needs_cuda)
+
+
+@pytest.fixture(autouse=True)
+def idle_cores(monkeypatch):
+    """Tests see every core free: thread counts, and so the last bits of
+    float32 results, must not depend on what else the machine runs then.
+    ``tests/test_reliability.py`` tests the busy case itself."""
+    cores = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1
+    )
+    monkeypatch.setattr(skvae._backend, "free_cores", lambda: cores)
 
 
 # small networks and few epochs: each fit takes well under a second

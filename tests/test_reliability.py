@@ -3,9 +3,11 @@
 import builtins
 import itertools
 import math
+import multiprocessing
 import os
 import pathlib
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,8 +19,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import skvae
+import skvae._backend
+import skvae.training.cpu
 from skvae import VAE, ConvVAE, DenoisingAE
-from skvae.training.cpu import flushing_denormals
+from skvae.training.cpu import flushing_denormals, free_cores
 from skvae.training.loop import Callback
 from skvae.training.optimizers import OPTIMIZERS, fresh_optimizer, make_optimizer
 
@@ -484,3 +488,51 @@ def test_undone_steps_leave_a_fresh_optimizer_of_the_same_settings(name):
     assert type(fresh) is type(optimizer) and not fresh.state
     for key in ("lr", "weight_decay", "fused"):
         assert fresh.param_groups[0].get(key) == optimizer.param_groups[0].get(key)
+
+
+def _spin():
+    while True:
+        pass
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/loadavg") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux's count of running tasks and two cores",
+)
+def test_free_cores_leaves_out_a_core_another_process_keeps_busy():
+    cores = len(os.sched_getaffinity(0))
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    spinner.start()
+    try:
+        time.sleep(0.5)  # running before the look
+        assert free_cores() <= cores - 1
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
+def test_free_cores_counts_every_core_where_the_kernel_does_not_tell(monkeypatch):
+    def no_proc():
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(skvae.training.cpu, "_running_elsewhere", no_proc)
+    assert free_cores() == (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+
+
+def test_training_and_scoring_use_no_busy_core(threads_seen, monkeypatch, digits):
+    X = digits[0][:300]
+    monkeypatch.setattr(skvae._backend, "free_cores", lambda: 1)
+    vae = VAE(epochs=1, hidden_layer_sizes=(512,), batch_size=1024)
+    scoring = []
+    vae.fit(X)  # about 500 MFLOP per step: two threads if both cores were free
+    assert set(threads_seen) == {1}
+    vae.module_.encoder.register_forward_hook(
+        lambda *_: scoring.append(torch.get_num_threads())
+    )
+    vae.score_samples(X)
+    assert scoring and set(scoring) == {1}
+    assert torch.get_num_threads() == 2  # the caller's setting is back

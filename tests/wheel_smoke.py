@@ -30,4 +30,6 @@ for model in (
         path = os.path.join(folder, "model.skvae")
         model.save(path)
         np.testing.assert_array_equal(skvae.load(path).score_samples(X), scores)
-print(f"skvae {skvae.__version__} from {here.parent}: fit, transform, score, save/load ok")
+print(
+    f"skvae {skvae.__version__} from {here.parent}: fit, transform, score, save/load ok"
+)

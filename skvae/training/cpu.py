@@ -10,6 +10,17 @@ than torch would use. Torch keeps that setting per thread (a thread started
 later takes the last value set); training changes it in the thread that
 trains, and only while it trains.
 
+Busy cores. When another process keeps a core busy, a thread that shares
+that core runs only part of the time, and every operation split over the
+threads waits for it: with two threads on two cores, one of them busy, a
+conv DenoisingAE trained 50 times slower than idle and scoring 9 times.
+So training and inference use no more threads than there are cores that
+other processes leave free (``free_cores``: Linux counts the tasks running
+now; elsewhere all cores count as free). That is decided once per call.
+The thread count can change float32 results in their last bits, so a seeded
+fit on a busy machine may differ that much from the same fit on an idle one
+(see the reproducibility notes in the training guide).
+
 Denormals. Adam's moment estimates of weights whose gradients have died
 away (a dead unit, a pixel that is almost always blank) decay geometrically,
 by 0.9 per step for the first moment, and pass through the range of denormal
@@ -23,6 +34,8 @@ afterwards.
 """
 
 import math
+import os
+import time
 from contextlib import contextmanager
 
 import torch
@@ -49,6 +62,45 @@ def step_threads(module, n_features, latent_dim, batch_size, decoder_passes=1):
     module.train(was_training)
     step_flops = 3 * counter.get_total_flops() * batch_size
     return max(1, math.ceil(step_flops / FLOPS_PER_THREAD))
+
+
+def _running_elsewhere():
+    """Tasks running now outside this process: the kernel's count of running
+    tasks (``/proc/loadavg``) less this process's running threads."""
+    with open("/proc/loadavg") as loadavg:
+        running = int(loadavg.read().split()[3].split("/")[0])
+    own = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as stat:
+                own += stat.read().rpartition(")")[2].split()[0] == "R"
+        except OSError:  # the thread has ended
+            continue
+    return running - own
+
+
+def free_cores(looks=3):
+    """The cores this process may use that no other process keeps busy now.
+
+    The least busy of ``looks`` looks 1 ms apart: one look can catch a
+    short-lived task, or one of this process's threads in between. Where the
+    kernel does not tell (not Linux), every core counts as free.
+    """
+    cores = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1
+    )
+    try:
+        busy = _running_elsewhere()
+        for _ in range(looks - 1):
+            if busy <= 0:
+                break
+            time.sleep(0.001)
+            busy = min(busy, _running_elsewhere())
+    except (OSError, ValueError, IndexError):
+        return cores
+    return max(1, cores - max(busy, 0))
 
 
 @contextmanager
