@@ -51,25 +51,27 @@ class TorchBackend:
             val = None if val is None else rows.indices(val)
             batch_norm = self._prepare_module(rows, train, fresh)
             batch_size = min(self.batch_size, len(train))
-            step = make_step(
-                self.module_, self.compile, self.mixed_precision, self.trim_fraction
-            )
-            run = TrainingRun(
-                self,
-                rows,
-                train,
-                val,
-                epochs,
-                batch_size,
-                step=step,
-                validate=self._mean_score,
-                drop_lone=batch_norm,
-            )
+            run = None
             try:
+                step = make_step(
+                    self.module_, self.compile, self.mixed_precision, self.trim_fraction
+                )
+                run = TrainingRun(
+                    self,
+                    rows,
+                    train,
+                    val,
+                    epochs,
+                    batch_size,
+                    step=step,
+                    validate=self._mean_score,
+                    drop_lone=batch_norm,
+                )
                 with self._device_training(device, X.shape[1], batch_size):
                     run_training(run, parts)
             finally:  # whatever stopped training, the model stays consistent
-                self._optimizer = run.optimizer
+                if run is not None:
+                    self._optimizer = run.optimizer
                 self.module_.eval()
                 self._set_offset(rows)
 

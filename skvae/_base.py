@@ -85,9 +85,6 @@ class BaseAutoencoder(
     # True for models that read X as images (conv backbone)
     _image_input = False
 
-    # True for models that read X as images (conv backbone)
-    _image_input = False
-
     def __init_subclass__(cls, abstract=False, **kwargs):
         super().__init_subclass__(**kwargs)
         if not abstract:

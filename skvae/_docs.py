@@ -199,7 +199,7 @@ _FRAGMENTS = {
 
     log_dir : str, path-like or None, default=None
         Folder for TensorBoard event files of the training curves (needs
-        the tensorboard package: ``pip install "skvae[tensorboard]"``).
+        the tensorboard package: ``pip install tensorboard``).
         Each ``fit`` and ``partial_fit`` call adds an event file with one
         point per epoch, at step ``n_iter_``, so that ``warm_start`` and
         ``partial_fit`` continue the curves: ``train/loss`` (as in

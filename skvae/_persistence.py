@@ -6,7 +6,9 @@ loads with ``torch.load(path, weights_only=True)``: unlike a pickle, loading
 a file from someone else cannot run code. The few other types found in
 parameters and fitted attributes (numpy arrays and scalars, random states,
 torch devices, paths) are stored as tagged dicts and rebuilt exactly. Only
-skvae's own estimator classes are instantiated, by name from an allow-list.
+skvae models are instantiated, by name from the registry (``_registry.py``):
+skvae's own estimators, and subclasses of ``BaseAutoencoder`` that code
+running in this process has defined.
 
 The estimator's state is what pickling stores (``__getstate__``), and it is
 restored by ``__setstate__``, so that both paths rebuild the network the
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._registry import ESTIMATORS
+from ._registry import ESTIMATORS, model_name
 from ._version import __version__
 from .training.devices import is_available, to_cpu
 from .training.optimizers import make_optimizer
@@ -104,7 +106,7 @@ def save_estimator(estimator, path):
             "format": FORMAT,
             "version": VERSION,
             "skvae_version": __version__,
-            "estimator": type(estimator).__name__,
+            "estimator": model_name(type(estimator)),
             "params": encode(params),
             "attributes": encode({k: v for k, v in state.items() if k not in params}),
         },
@@ -127,9 +129,10 @@ def load(path):
 
     Returns
     -------
-    estimator : VAE, ConvVAE or DenoisingAE
+    estimator : VAE, ConvVAE, DenoisingAE or another skvae model
         The fitted estimator, as it was saved: the same parameters, fitted
-        attributes and results, ready for further training.
+        attributes and results, ready for further training. A model class
+        of your own must be defined (its module imported) before loading.
 
     Raises
     ------
@@ -153,7 +156,9 @@ def load(path):
     cls = ESTIMATORS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise _invalid(
-            path, f"{name!r} is not one of skvae's estimators {sorted(ESTIMATORS)}"
+            path,
+            f"{name!r} is not one of the skvae models defined in this process "
+            f"{sorted(ESTIMATORS)}; import the module that defines it first",
         )
     try:
         estimator = cls(**decode(payload["params"]))

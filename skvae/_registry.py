@@ -2,20 +2,27 @@
 
 Every concrete subclass of ``BaseAutoencoder`` enters it when its class is
 defined (``BaseAutoencoder.__init_subclass__``). Model files name their
-class from it (``_persistence.py``), and the tests and docs iterate it. It
+class by it (``_persistence.py``), and the tests and docs iterate it. It
 imports nothing, so any module can read it.
 """
 
 ESTIMATORS = {}
 
 
+def model_name(cls):
+    """The name of an estimator class in model files and the registry.
+
+    skvae's own models go by their class name (``"VAE"``), others by module
+    and qualified name, so that a user's class named ``VAE`` takes nothing
+    from skvae's.
+    """
+    if cls.__module__.split(".")[0] == "skvae":
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def register(cls):
-    """Add the estimator class ``cls`` under its name; a name is taken once."""
-    known = ESTIMATORS.get(cls.__name__)
-    if known is not None and known is not cls:
-        raise TypeError(
-            f"Another skvae model is already named {cls.__name__} "
-            f"({known.__module__}); give the new class another name."
-        )
-    ESTIMATORS[cls.__name__] = cls
+    """Add the estimator class ``cls``; a class defined again replaces the
+    earlier one of its name (a notebook cell run twice)."""
+    ESTIMATORS[model_name(cls)] = cls
     return cls

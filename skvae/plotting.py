@@ -5,7 +5,7 @@ noisy / denoised / clean rows), learning curves with the KL warm-up, and
 score histograms. Each function takes a fitted estimator or a ``Pipeline``
 ending in one (scalers before it are undone when decoding), draws on the
 given matplotlib ``Axes`` or a new one, and returns what it drew on; none
-calls ``plt.show()``. Needs matplotlib: ``pip install "skvae[plot]"``.
+calls ``plt.show()``. Needs matplotlib (``pip install matplotlib``).
 """
 
 import math
@@ -38,7 +38,8 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "skvae.plotting needs matplotlib; install it with "
-            "pip install 'skvae[plot]' (or pip install matplotlib)."
+            "pip install matplotlib (or, in a clone of skvae, pip install -e "
+            "'.[plot]')."
         ) from exc
     return plt
 

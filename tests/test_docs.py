@@ -11,7 +11,6 @@ import traceback
 from pathlib import Path
 
 import pytest
-import torch
 
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs" / "guide").glob("*.md"))]
@@ -118,11 +117,7 @@ def test_code_blocks_run(path, tmp_path, monkeypatch):
     run_blocks(path, blocks, tmp_path, monkeypatch)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(
-    not torch.cuda.is_available(),
-    reason=f"the {GPU!r} blocks need a CUDA device; torch sees none",
-)
+@pytest.mark.gpu  # skipped where torch sees no CUDA device (conftest.py)
 @pytest.mark.parametrize("path", GPU_PAGES, ids=lambda path: path.name)
 def test_code_blocks_run_with_cuda(path, tmp_path, monkeypatch):
     """With CUDA, all python blocks of the page run in order, the gpu ones too."""

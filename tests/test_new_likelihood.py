@@ -96,3 +96,13 @@ def test_the_conv_backbone_emits_the_outputs_per_pixel(digits):
     np.testing.assert_allclose(
         vae.inverse_transform(np.zeros((1, 16))), outputs[:, :64].numpy(), rtol=1e-5
     )
+
+
+def test_a_subclass_without_a_name_of_its_own_replaces_nothing():
+    from skvae.likelihoods import GaussianLikelihood
+
+    class Tweaked(GaussianLikelihood):
+        pass
+
+    assert LIKELIHOODS["gaussian"] is GaussianLikelihood
+    assert Tweaked not in LIKELIHOODS.values()

@@ -15,7 +15,7 @@ from torch import nn
 
 import skvae
 from skvae._base import BaseAutoencoder
-from skvae._registry import ESTIMATORS
+from skvae._registry import ESTIMATORS, model_name
 
 
 class LinearGaussian(nn.Module):
@@ -132,8 +132,22 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_a_model_is_registered_when_it_is_defined():
-    assert ESTIMATORS["PPCA"] is PPCA
+    assert ESTIMATORS[model_name(PPCA)] is PPCA
+    assert model_name(PPCA) == f"{__name__}.PPCA"  # not a name of skvae's
     assert "BaseVAE" not in ESTIMATORS  # abstract bases are not models
+
+
+def test_a_class_defined_again_replaces_the_first_and_shadows_nothing():
+    def define():
+        class VAE(skvae.VAE):  # a user's class of the name of skvae's
+            pass
+
+        return VAE
+
+    first, second = define(), define()  # as a notebook cell run twice
+    assert ESTIMATORS[model_name(second)] is second is not first
+    assert ESTIMATORS["VAE"] is skvae.VAE
+    del ESTIMATORS[model_name(second)]
 
 
 def test_it_learns_the_likelihood_of_pca(digits):

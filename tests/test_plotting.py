@@ -142,7 +142,7 @@ def test_plots_refuse_unfitted_or_foreign_models(digits):
 
 def test_clear_error_without_matplotlib(vae, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"skvae\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install matplotlib.*\[plot\]"):
         plotting.plot_learning_curve(vae)
 
 

@@ -536,3 +536,14 @@ def test_training_and_scoring_use_no_busy_core(threads_seen, monkeypatch, digits
     vae.score_samples(X)
     assert scoring and set(scoring) == {1}
     assert torch.get_num_threads() == 2  # the caller's setting is back
+
+
+@pytest.mark.parametrize("name", ["vae", "convvae", "denoisingae"])
+def test_model_files_of_skvae_0_1_0_load_and_score_alike(name, digits):
+    # written by skvae 0.1.0 before its core was split into layers
+    data = pathlib.Path(__file__).parent / "data"
+    model = skvae.load(data / f"{name}-0.1.0.skvae")
+    expected = np.load(data / "scores-0.1.0.npz")[name]
+    np.testing.assert_array_equal(model.score_samples(digits[0][:20]), expected)
+    model.partial_fit(digits[0][:200])  # and it trains on
+    assert model.n_iter_ == 3

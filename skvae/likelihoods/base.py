@@ -29,7 +29,7 @@ class Likelihood(nn.Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.name is not None:
+        if "name" in cls.__dict__:  # a subclass that names itself, not its parent
             LIKELIHOODS[cls.name] = cls
 
     def __init__(self, n_features):

@@ -148,7 +148,8 @@ class Progress(Callback):
             self.bar.write(f"epoch {run.epoch}: {text}", file=sys.stderr)
 
     def on_train_end(self, run):
-        self.bar.close()
+        if self.bar is not None:  # None if training failed before it began
+            self.bar.close()
 
 
 class Checkpoint(Callback):

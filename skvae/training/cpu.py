@@ -16,7 +16,8 @@ threads waits for it: with two threads on two cores, one of them busy, a
 conv DenoisingAE trained 50 times slower than idle and scoring 9 times.
 So training and inference use no more threads than there are cores that
 other processes leave free (``free_cores``: Linux counts the tasks running
-now; elsewhere all cores count as free). That is decided once per call.
+now; elsewhere all cores count as free), looked up when training starts and
+at each inference pass (scoring, ``offset_``, checkpoints).
 The thread count can change float32 results in their last bits, so a seeded
 fit on a busy machine may differ that much from the same fit on an idle one
 (see the reproducibility notes in the training guide).
@@ -35,7 +36,6 @@ afterwards.
 
 import math
 import os
-import time
 from contextlib import contextmanager
 
 import torch
@@ -82,25 +82,23 @@ def _running_elsewhere():
 def free_cores(looks=3):
     """The cores this process may use that no other process keeps busy now.
 
-    The least busy of ``looks`` looks 1 ms apart: one look can catch a
-    short-lived task, or one of this process's threads in between. Where the
-    kernel does not tell (not Linux), every core counts as free.
+    The kernel counts running tasks over the whole machine (in a container,
+    usually the host), so they are set against all its cores, and the
+    result is capped by the cores this process may run on. The least of
+    ``looks`` looks counts: one look can catch a short-lived task, or one of
+    this process's threads in between. Where the kernel does not tell (not
+    Linux), every core counts as free.
     """
-    cores = (
+    allowed = (
         len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count() or 1
     )
     try:
-        busy = _running_elsewhere()
-        for _ in range(looks - 1):
-            if busy <= 0:
-                break
-            time.sleep(0.001)
-            busy = min(busy, _running_elsewhere())
+        busy = min(_running_elsewhere() for _ in range(looks))
     except (OSError, ValueError, IndexError):
-        return cores
-    return max(1, cores - max(busy, 0))
+        return allowed
+    return max(1, min(allowed, (os.cpu_count() or allowed) - max(busy, 0)))
 
 
 @contextmanager

@@ -55,7 +55,10 @@ class TrainingRun:
         Records each epoch in its ``n_iter_``, ``loss_curve_`` and
         ``validation_scores_``.
     rows : DeviceRows
-        The data; ``train`` and ``val`` (or None) index it.
+        The data.
+    train, val : tensor
+        Indices of the training and the validation rows (``val`` None
+        without validation) in ``rows``.
     epochs : int
         The most epochs to run.
     batch_size : int
@@ -118,8 +121,8 @@ class TrainingRun:
 def run_training(run, callbacks):
     """Train ``run`` for its epochs, or until a callback stops it."""
     batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_begin")]
-    _emit(callbacks, "on_train_begin", run)
     try:
+        _emit(callbacks, "on_train_begin", run)
         for _ in range(run.epochs):
             _emit(callbacks, "on_epoch_begin", run)
             run.epoch_loss = _train_epoch(run, batch_hooks)

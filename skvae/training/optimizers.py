@@ -32,6 +32,9 @@ def fresh_optimizer(optimizer, module):
     accepted = inspect.signature(type(optimizer)).parameters  # AdamW fixes some
     group = optimizer.param_groups[0]
     settings = {k: v for k, v in group.items() if k != "params" and k in accepted}
+    if settings.get("fused"):  # the module may have moved since (e.g. to MPS)
+        device = next(module.parameters()).device
+        settings["fused"] = device.type in ("cpu", "cuda")
     return type(optimizer)(module.parameters(), **settings)
 
 

@@ -25,7 +25,8 @@ def _summary_writer_class():
     except ImportError as exc:
         raise ImportError(
             "log_dir needs the tensorboard package: pip install tensorboard "
-            '(or pip install "skvae[tensorboard]"), or set log_dir=None.'
+            '(or, in a clone of skvae, pip install -e ".[tensorboard]"), or set '
+            "log_dir=None."
         ) from exc
     return SummaryWriter
 
@@ -65,4 +66,5 @@ class TensorBoard(Callback):
             self._writer.add_scalar(tag, value, run.epoch)
 
     def on_train_end(self, run):
-        self._writer.close()
+        if self._writer is not None:  # None if training failed before it began
+            self._writer.close()
