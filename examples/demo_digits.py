@@ -66,22 +66,7 @@ def main(out):
     print(f"  digit identity kept (5-NN acc.)  {vae_knn:.3f}   {pca_knn:.3f}")
     print(f"  reconstruction error (MSE)       {mse(vae):.4f}  {mse(pca):.4f}")
 
-    noise = np.random.RandomState(0).rand(len(X_test), 64)
-    digit_scores, noise_scores = vae.score_samples(X_test), vae.score_samples(noise)
-    auc = roc_auc_score(
-        np.r_[np.ones(len(X_test)), np.zeros(len(noise))],
-        np.r_[digit_scores, noise_scores],
-    )
-    print(
-        f"\nOutliers: mean ELBO {digit_scores.mean():.1f} nats for digits, "
-        f"{noise_scores.mean():.1f} for uniform noise; ROC-AUC {auc:.3f}"
-    )
-    print(
-        f"  predict() flags {np.mean(vae.predict(noise) == -1):.0%} of the noise "
-        f"images "
-        f"and {np.mean(vae.predict(X_test) == -1):.0%} of the digits "
-        f"(contamination={vae.contamination})"
-    )
+    noise = report_outliers(vae, X_test)
 
     codes = vae.transform(X)
     clusters = DBSCAN(eps=0.15, min_samples=10).fit_predict(codes)
@@ -103,6 +88,32 @@ def main(out):
         f"noisy -> {np.mean((cleaned - X_test) ** 2):.4f} denoised"
     )
 
+    write_figures(vae, dae, X, y, X_test, noisy, noise, out)
+
+
+def report_outliers(vae, X_test):
+    """Print how well the scores set uniform noise apart; return the noise."""
+    noise = np.random.RandomState(0).rand(len(X_test), 64)
+    digit_scores, noise_scores = vae.score_samples(X_test), vae.score_samples(noise)
+    auc = roc_auc_score(
+        np.r_[np.ones(len(X_test)), np.zeros(len(noise))],
+        np.r_[digit_scores, noise_scores],
+    )
+    print(
+        f"\nOutliers: mean ELBO {digit_scores.mean():.1f} nats for digits, "
+        f"{noise_scores.mean():.1f} for uniform noise; ROC-AUC {auc:.3f}"
+    )
+    print(
+        f"  predict() flags {np.mean(vae.predict(noise) == -1):.0%} of the noise "
+        f"images "
+        f"and {np.mean(vae.predict(X_test) == -1):.0%} of the digits "
+        f"(contamination={vae.contamination})"
+    )
+    return noise
+
+
+def write_figures(vae, dae, X, y, X_test, noisy, noise, out):
+    """The README's figures: latent space, manifold, reconstructions, curves."""
     fig, ax = plt.subplots(figsize=(6, 5))
     plot_latent_space(vae, X, y, ax=ax)
     ax.set_title("VAE latent space of the digits")
