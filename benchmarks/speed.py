@@ -172,7 +172,8 @@ def fit_seconds(name, make, module, X, batch_size, epochs, weight_decay, device)
     return fit(module, X, batch_size, epochs, weight_decay, device)
 
 
-def _spin():
+def _spin(spinning):
+    spinning.set()
     while True:
         pass
 
@@ -180,9 +181,12 @@ def _spin():
 @contextlib.contextmanager
 def one_core_busy():
     """Another process spins on a core while the block runs."""
-    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    context = multiprocessing.get_context("spawn")
+    spinning = context.Event()
+    spinner = context.Process(target=_spin, args=(spinning,), daemon=True)
     spinner.start()
-    time.sleep(0.5)  # running before the block starts
+    # a spawned process imports this script first, which takes seconds
+    spinning.wait()
     try:
         yield
     finally:

@@ -157,7 +157,7 @@ def load(path):
     if cls is None:
         raise _invalid(
             path,
-            f"{name!r} is not one of the skvae models defined in this process "
+            f"{name!r} is not one of skvae's models defined in this process "
             f"{sorted(ESTIMATORS)}; import the module that defines it first",
         )
     try:

@@ -490,7 +490,8 @@ def test_undone_steps_leave_a_fresh_optimizer_of_the_same_settings(name):
         assert fresh.param_groups[0].get(key) == optimizer.param_groups[0].get(key)
 
 
-def _spin():
+def _spin(spinning):
+    spinning.set()
     while True:
         pass
 
@@ -501,10 +502,14 @@ def _spin():
 )
 def test_free_cores_leaves_out_a_core_another_process_keeps_busy():
     cores = len(os.sched_getaffinity(0))
-    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    context = multiprocessing.get_context("spawn")
+    spinning = context.Event()
+    spinner = context.Process(target=_spin, args=(spinning,), daemon=True)
     spinner.start()
     try:
-        time.sleep(0.5)  # running before the look
+        # a spawned process imports this module first, which takes seconds
+        assert spinning.wait(timeout=120)
+        time.sleep(0.1)
         assert free_cores() <= cores - 1
     finally:
         spinner.terminate()
