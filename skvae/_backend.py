@@ -51,7 +51,6 @@ class TorchBackend:
             val = None if val is None else rows.indices(val)
             batch_norm = self._prepare_module(rows, train, fresh)
             batch_size = min(self.batch_size, len(train))
-            run = None
             try:
                 step = make_step(
                     self.module_, self.compile, self.mixed_precision, self.trim_fraction
@@ -70,8 +69,6 @@ class TorchBackend:
                 with self._device_training(device, X.shape[1], batch_size):
                     run_training(run, parts)
             finally:  # whatever stopped training, the model stays consistent
-                if run is not None:
-                    self._optimizer = run.optimizer
                 self.module_.eval()
                 self._set_offset(rows)
 

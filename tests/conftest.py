@@ -1,7 +1,6 @@
 """Shared data and small, fast estimator configurations for the tests."""
 
 import itertools
-import os
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from sklearn.datasets import load_digits
 import skvae._backend
 from skvae._base import BaseAutoencoder
 from skvae._registry import ESTIMATORS
+from skvae.training.cpu import allowed_cores
 from skvae.training.loop import Callback
 
 
@@ -29,11 +29,7 @@ def idle_cores(monkeypatch):
     """Tests see every core free: thread counts, and so the last bits of
     float32 results, must not depend on what else the machine runs then.
     ``tests/test_reliability.py`` tests the busy case itself."""
-    cores = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count() or 1
-    )
+    cores = allowed_cores()
     monkeypatch.setattr(skvae._backend, "free_cores", lambda: cores)
 
 

@@ -22,7 +22,7 @@ import skvae
 import skvae._backend
 import skvae.training.cpu
 from skvae import VAE, ConvVAE, DenoisingAE
-from skvae.training.cpu import flushing_denormals, free_cores
+from skvae.training.cpu import allowed_cores, flushing_denormals, free_cores
 from skvae.training.loop import Callback
 from skvae.training.optimizers import OPTIMIZERS, fresh_optimizer, make_optimizer
 
@@ -497,11 +497,11 @@ def _spin(spinning):
 
 
 @pytest.mark.skipif(
-    not os.path.exists("/proc/loadavg") or len(os.sched_getaffinity(0)) < 2,
+    not os.path.exists("/proc/loadavg") or allowed_cores() < 2,
     reason="needs Linux's count of running tasks and two cores",
 )
 def test_free_cores_leaves_out_a_core_another_process_keeps_busy():
-    cores = len(os.sched_getaffinity(0))
+    cores = allowed_cores()
     context = multiprocessing.get_context("spawn")
     spinning = context.Event()
     spinner = context.Process(target=_spin, args=(spinning,), daemon=True)
@@ -521,11 +521,7 @@ def test_free_cores_counts_every_core_where_the_kernel_does_not_tell(monkeypatch
         raise OSError("no /proc here")
 
     monkeypatch.setattr(skvae.training.cpu, "_running_elsewhere", no_proc)
-    assert free_cores() == (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count()
-    )
+    assert free_cores() == allowed_cores()
 
 
 def test_training_and_scoring_use_no_busy_core(threads_seen, monkeypatch, digits):

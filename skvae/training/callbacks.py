@@ -165,10 +165,8 @@ class Checkpoint(Callback):
         self.path = path
 
     def on_epoch_end(self, run):
-        est = run.estimator
-        est._optimizer = run.optimizer
-        est._set_offset(run.rows)
-        est.save(self.path)
+        run.estimator._set_offset(run.rows)
+        run.estimator.save(self.path)
 
 
 def warn_caller(message):

@@ -79,6 +79,13 @@ def _running_elsewhere():
     return running - own
 
 
+def allowed_cores():
+    """The cores this process may run on (all of them where that is not known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def free_cores(looks=3):
     """The cores this process may use that no other process keeps busy now.
 
@@ -89,11 +96,7 @@ def free_cores(looks=3):
     this process's threads in between. Where the kernel does not tell (not
     Linux), every core counts as free.
     """
-    allowed = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count() or 1
-    )
+    allowed = allowed_cores()
     try:
         busy = min(_running_elsewhere() for _ in range(looks))
     except (OSError, ValueError, IndexError):

@@ -87,7 +87,6 @@ class TrainingRun:
     ):
         self.estimator = estimator
         self.module = estimator.module_
-        self.optimizer = estimator._optimizer
         self.rows, self.train, self.val = rows, train, val
         self.epochs, self.batch_size = epochs, batch_size
         self._step, self._validate = step, validate
@@ -95,6 +94,15 @@ class TrainingRun:
         self.n_used = n_samples - (n_samples % batch_size == 1 and drop_lone)
         self.loss_kwargs, self.learning_rate, self.terms = {}, None, None
         self.epoch_loss, self.n_done, self.stop, self.failed = None, 0, False, False
+
+    @property
+    def optimizer(self):
+        """The estimator's optimizer; a callback may replace it."""
+        return self.estimator._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer):
+        self.estimator._optimizer = optimizer
 
     @property
     def epoch(self):

@@ -14,12 +14,16 @@ OPTIMIZERS = {
 FUSED = {"adam", "adamw", "sgd"}  # optimizers with a fused kernel in torch
 
 
+def _fused_kernels_for(module):
+    """Whether torch has fused optimizer kernels where ``module`` lives."""
+    return next(module.parameters()).device.type in ("cpu", "cuda")
+
+
 def make_optimizer(name, module, learning_rate, weight_decay):
     """The optimizer ``name`` over ``module``'s parameters, fused where torch can."""
     optimizer, kwargs = OPTIMIZERS[name]
     kwargs = dict(kwargs, lr=learning_rate, weight_decay=weight_decay)
-    device = next(module.parameters()).device
-    if name in FUSED and device.type in ("cpu", "cuda"):
+    if name in FUSED and _fused_kernels_for(module):
         kwargs["fused"] = True  # one kernel for all parameters: 25% faster here
     return optimizer(module.parameters(), **kwargs)
 
@@ -33,8 +37,7 @@ def fresh_optimizer(optimizer, module):
     group = optimizer.param_groups[0]
     settings = {k: v for k, v in group.items() if k != "params" and k in accepted}
     if settings.get("fused"):  # the module may have moved since (e.g. to MPS)
-        device = next(module.parameters()).device
-        settings["fused"] = device.type in ("cpu", "cuda")
+        settings["fused"] = _fused_kernels_for(module)
     return type(optimizer)(module.parameters(), **settings)
 
 
