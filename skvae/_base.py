@@ -31,12 +31,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from . import _table as table
 from ._backend import TorchBackend
 from ._input import split, validate_X
 from ._persistence import Persistent
 from ._registry import register
 from .modules.networks import ACTIVATIONS
-from .training.data import check_float32_range, refuse_dates
+from .training.data import check_float32_range, has_gaps, refuse_dates
 from .training.optimizers import OPTIMIZERS
 from .training.schedules import LossSchedule
 
@@ -82,8 +83,15 @@ class BaseAutoencoder(
         "log_dir": [None, str, os.PathLike],
     }
 
+    # the parameter of the models that take tables with categorical columns
+    _TABLE_CONSTRAINTS = {
+        "categorical_features": [None, "array-like", StrOptions({"from_dtype"})],
+    }
+
     # True for models that read X as images (conv backbone)
     _image_input = False
+    # True for models whose modules take missing entries (NaN) in rows
+    _allows_gaps = False
 
     def __init_subclass__(cls, abstract=False, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -111,6 +119,14 @@ class BaseAutoencoder(
         inference chunks shrink by it so that memory stays bounded.
         """
         return self.module_.score, 1
+
+    def _feature_scorer(self):
+        """The per-row function of ``feature_scores``, and its cost per row."""
+        return self.module_.feature_scores, 1
+
+    def _imputer(self):
+        """The per-row function of ``impute``, and its cost per row."""
+        return self.module_.impute, 1
 
     # ---- scikit-learn API -----------------------------------------------------
 
@@ -145,7 +161,7 @@ class BaseAutoencoder(
         fresh = not (self.warm_start and hasattr(self, "module_"))
         X = validate_X(self, X, reset=fresh)
         if fresh:
-            self._rng = check_random_state(self.random_state)
+            self._start_fit(X)
         train, val = split(self._rng, X.shape[0], self.validation_fraction)
         self._train(X, train, val, self.epochs, fresh)
         return self
@@ -175,9 +191,20 @@ class BaseAutoencoder(
         fresh = not hasattr(self, "module_")
         X = validate_X(self, X, reset=fresh)
         if fresh:
-            self._rng = check_random_state(self.random_state)
+            self._start_fit(X)
         self._train(X, np.arange(X.shape[0]), None, 1, fresh)
         return self
+
+    def _start_fit(self, X):
+        """What a new model takes from its first data, before it is built."""
+        self._rng = check_random_state(self.random_state)
+        # the encoder sees missing-value flags if the first data has gaps
+        self._gaps = has_gaps(X)
+        if self._gaps and X.size and np.isnan(X).all():
+            raise ValueError(
+                "X has no observed value: every entry is missing (NaN). A model "
+                "learns from observed entries; pass data that has some."
+            )
 
     def transform(self, X):
         """Encode ``X`` into the latent space (posterior means, deterministic).
@@ -206,9 +233,11 @@ class BaseAutoencoder(
 
         Returns
         -------
-        X_decoded : ndarray of shape (n_samples, n_features)
+        X_decoded : ndarray or DataFrame of shape (n_samples, n_features)
             The decoder's mean for each code (flattened images for image
-            models).
+            models). With categorical columns, the most probable category
+            of each, in a data frame like the training one (or an object
+            array if ``fit`` got an array).
         """
         check_is_fitted(self)
         refuse_dates(X)
@@ -219,7 +248,18 @@ class BaseAutoencoder(
                 f"X has {Z.shape[1]} features, but {type(self).__name__} decodes "
                 f"codes of latent_dim={self.latent_dim}; pass the output of transform."
             )
-        return self._forward(self.module_.decode, Z)
+        return self._restore(self._forward(self.module_.decode, Z))
+
+    def _restore(self, values):
+        """Decoded rows with categories in place of their codes."""
+        if not self.is_categorical_.any():
+            return values
+        columns = getattr(self, "feature_names_in_", None)
+        if self._dtypes_in is None:
+            columns = None
+        return table.restore(
+            values, self.is_categorical_, self.categories_, columns, self._dtypes_in
+        )
 
     def score_samples(self, X):
         """Per-sample score: higher means more normal.
@@ -240,6 +280,57 @@ class BaseAutoencoder(
         self._check_values(X)
         fn, cost = self._scorer()
         return self._forward(fn, X, cost)
+
+    def feature_scores(self, X):
+        """Each column's term of the score: which columns make a row abnormal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to rate, missing entries (NaN) allowed.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_features_in_)
+            Per column, higher means more normal: for VAEs the column's
+            expected log-likelihood under the posterior, in nats (the ELBO's
+            reconstruction term split by column; a categorical column is one
+            entry); for :class:`DenoisingAE` minus its squared
+            reconstruction error. NaN where the entry is missing. The lowest
+            entry of a row names the column least like the training data.
+        """
+        check_is_fitted(self)
+        X = validate_X(self, X, reset=False)
+        self._check_values(X)
+        fn, cost = self._feature_scorer()
+        return self._forward(fn, X, cost)
+
+    def impute(self, X):
+        """``X`` with every missing entry filled in; observed entries unchanged.
+
+        Numeric entries get their conditional mean given the row's observed
+        entries (for VAEs importance-weighted over posterior draws, as in
+        MIWAE), categorical ones the most probable category.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Data with missing entries (NaN, None or pandas NA).
+
+        Returns
+        -------
+        X_filled : ndarray or DataFrame
+            ``X`` completed, of the same kind: a data frame for a data
+            frame, an array of ``X``'s shape for an array.
+        """
+        check_is_fitted(self)
+        values = validate_X(self, X, reset=False)
+        self._check_values(values)
+        fn, cost = self._imputer()
+        filled = self._forward(fn, values, cost)
+        if isinstance(X, np.ndarray) and X.ndim != 2:  # images
+            return np.where(np.isnan(X), filled.reshape(X.shape), X)
+        return table.fill(X, filled, self.is_categorical_, self.categories_)
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.
@@ -296,4 +387,5 @@ class BaseAutoencoder(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = self._allows_gaps
         return tags

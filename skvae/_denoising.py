@@ -5,10 +5,12 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._architecture import CONV_CONSTRAINTS, backbone
+from ._architecture import CONV_CONSTRAINTS, backbone, column_likelihood, columns
 from ._base import BaseAutoencoder
 from ._docs import fill_doc
 from ._input import validate_X
+from .likelihoods.categorical import CategoricalSquaredError
+from .likelihoods.squared_error import SquaredError
 from .modules.autoencoder import Autoencoder
 
 
@@ -40,7 +42,9 @@ class DenoisingAE(BaseAutoencoder):
 
     architecture : {'mlp', 'conv'}, default='mlp'
         Dense layers, or convolutions over images; only 'conv' uses the
-        next three parameters.
+        next three parameters after ``categorical_features``.
+
+    %(table_parameters)s
 
     %(conv_parameters)s
 
@@ -55,6 +59,8 @@ class DenoisingAE(BaseAutoencoder):
         ``architecture='conv'``.
 
     %(fitted_attributes)s
+
+    %(table_attributes)s
 
     See Also
     --------
@@ -81,6 +87,7 @@ class DenoisingAE(BaseAutoencoder):
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
+        **BaseAutoencoder._TABLE_CONSTRAINTS,
         **CONV_CONSTRAINTS,
         "noise": [StrOptions({"gaussian", "masking", "salt_pepper"})],
         "noise_level": [Interval(Real, 0, None, closed="left")],
@@ -93,6 +100,7 @@ class DenoisingAE(BaseAutoencoder):
         noise="gaussian",
         noise_level=0.1,
         architecture="mlp",
+        categorical_features="from_dtype",
         image_shape=None,
         channels=(32, 64),
         kernel_size=3,
@@ -125,6 +133,7 @@ class DenoisingAE(BaseAutoencoder):
         self.noise = noise
         self.noise_level = noise_level
         self.architecture = architecture
+        self.categorical_features = categorical_features
         self.image_shape = image_shape
         self.channels = channels
         self.kernel_size = kernel_size
@@ -153,6 +162,8 @@ class DenoisingAE(BaseAutoencoder):
         self.checkpoint = checkpoint
         self.log_dir = log_dir
 
+    _allows_gaps = True
+
     @property
     def _image_input(self):
         return self.architecture == "conv"
@@ -163,9 +174,19 @@ class DenoisingAE(BaseAutoencoder):
                 f"noise={self.noise!r} corrupts a fraction of the values, so "
                 f"noise_level must be in [0, 1], got {self.noise_level}."
             )
-        encoder, decoder = backbone(self, n_features, n_features, self.latent_dim)
+        errors = column_likelihood(self, SquaredError, CategoricalSquaredError)
+        layout = columns(self, errors)
+        encoder, decoder = backbone(
+            self, layout.n_inputs, errors.n_outputs, self.latent_dim
+        )
         return Autoencoder(
-            encoder, decoder, n_features, self.latent_dim, self.noise, self.noise_level
+            encoder,
+            decoder,
+            self.latent_dim,
+            errors,
+            layout,
+            self.noise,
+            self.noise_level,
         )
 
     def denoise(self, X):

@@ -86,6 +86,26 @@ _FRAGMENTS = {
         times the decoder work per step (see the quality benchmark). The
         KL weight (``beta``, warm-up) then scales each draw's log ratio of
         prior to posterior.""",
+    "table_parameters": """\
+    categorical_features : 'from_dtype', array-like of int, str or bool, \
+or None, default='from_dtype'
+        Which columns hold categories. 'from_dtype' takes a data frame's
+        category, string/object and boolean columns (and none of an
+        array's); indices, column names or a boolean mask name them; None
+        means none. Each categorical column gets a categorical likelihood
+        over the categories seen in ``fit`` (the encoder sees it one-hot);
+        a category not seen in ``fit`` counts as missing, with a warning.
+        ``inverse_transform``, ``sample`` and ``impute`` give back the
+        categories themselves. Numeric columns of any scale need no scaler:
+        dense models standardise them inside (scores stay in the data's
+        units).""",
+    "table_attributes": """\
+    is_categorical_ : ndarray of shape (``n_features_in_``,), dtype=bool
+        Which columns are modelled as categorical.
+
+    categories_ : list of ndarray
+        The categories seen in ``fit`` of each categorical column, in
+        column order; a column's code is the index of its category here.""",
     "training_parameters": """\
     epochs : int, default=50
         Maximum number of passes over the training data.

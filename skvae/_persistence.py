@@ -73,6 +73,8 @@ class Persistent:
     def __setstate__(self, state):
         module_state = state.pop("module_", None)
         optimizer_state = state.pop("_optimizer", None)
+        if module_state is not None:
+            state = {**_before_tables(state), **state}
         super().__setstate__(state)
         if module_state is None:
             return
@@ -89,12 +91,32 @@ class Persistent:
             self.device_ = "cpu"
         with torch.random.fork_rng(devices=[]):  # building draws initial weights
             self.module_ = self._build_module(self.n_features_in_)
-        self.module_.load_state_dict(module_state)
+        _load_module_state(self.module_, module_state)
         self.module_.to(torch.device(self.device_)).eval()
         self._optimizer = make_optimizer(
             self.optimizer, self.module_, self.learning_rate, self.weight_decay
         )
         self._optimizer.load_state_dict(optimizer_state)
+
+
+def _before_tables(state):
+    """The fitted attributes of tables, as they are for a model from a version
+    of skvae before them (numeric columns, no gaps)."""
+    return {
+        "is_categorical_": np.zeros(state["n_features_in_"], dtype=bool),
+        "categories_": [],
+        "_dtypes_in": None,
+        "_gaps": False,
+    }
+
+
+def _load_module_state(module, state):
+    """``module.load_state_dict(state)``; a model saved before columns were
+    standardised lacks their statistics and keeps the identity scaling."""
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    unknown = [k for k in missing if not k.startswith("columns.")] + unexpected
+    if unknown:
+        raise RuntimeError(f"The saved network does not match: {unknown}.")
 
 
 def save_estimator(estimator, path):

@@ -7,16 +7,22 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._architecture import backbone
+from ._architecture import backbone, column_likelihood, columns
 from ._base import BaseAutoencoder
 from ._docs import fill_doc
 from .likelihoods import LIKELIHOODS
+from .likelihoods.categorical import CategoricalLikelihood
 from .modules.vae import IW_BLOCK, VariationalAutoencoder
 from .training.schedules import LossSchedule, kl_warmup
+
+# posterior draws whose importance weights average an imputation (at least)
+IMPUTE_SAMPLES = 100
 
 
 class BaseVAE(BaseAutoencoder, abstract=True):
     """Likelihood, KL annealing and sampling, for any VAE backbone."""
+
+    _allows_gaps = True
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
@@ -30,11 +36,16 @@ class BaseVAE(BaseAutoencoder, abstract=True):
     }
 
     def _build_module(self, n_features):
-        likelihood = LIKELIHOODS[self.likelihood](n_features)
-        encoder, decoder = backbone(
-            self, n_features, likelihood.n_outputs, self.latent_dim
+        likelihood = column_likelihood(
+            self, LIKELIHOODS[self.likelihood], CategoricalLikelihood
         )
-        return VariationalAutoencoder(encoder, decoder, self.latent_dim, likelihood)
+        layout = columns(self, likelihood)
+        encoder, decoder = backbone(
+            self, layout.n_inputs, likelihood.n_outputs, self.latent_dim
+        )
+        return VariationalAutoencoder(
+            encoder, decoder, self.latent_dim, likelihood, layout
+        )
 
     def _loss_schedule(self):
         kl_weight, settled_after = kl_warmup(
@@ -47,7 +58,7 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         )
 
     def _check_values(self, X):
-        LIKELIHOODS[self.likelihood].check_values(X)
+        LIKELIHOODS[self.likelihood].check_values(X[:, ~self.is_categorical_])
 
     def _scorer(self, validation=False):
         if validation:  # the bound that training maximises
@@ -56,6 +67,16 @@ class BaseVAE(BaseAutoencoder, abstract=True):
             self._validate_params()
             k = self.n_importance_samples
         return partial(self.module_.score, n_samples=k), min(k, IW_BLOCK)
+
+    def _feature_scorer(self):
+        self._validate_params()
+        k = self.n_importance_samples
+        return partial(self.module_.feature_scores, n_samples=k), k
+
+    def _imputer(self):
+        self._validate_params()
+        k = max(self.n_importance_samples, IMPUTE_SAMPLES)
+        return partial(self.module_.impute, n_samples=k), k
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new data: latent codes from the prior, through the decoder.
@@ -69,9 +90,11 @@ class BaseVAE(BaseAutoencoder, abstract=True):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features)
+        X_new : ndarray or DataFrame of shape (n_samples, n_features)
             The decoder's mean for each code drawn from ``N(0, I)`` (pixel
-            intensities in [0, 1] with ``likelihood='bernoulli'``).
+            intensities in [0, 1] with ``likelihood='bernoulli'``); the most
+            probable category of categorical columns, as in
+            ``inverse_transform``.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -80,7 +103,7 @@ class BaseVAE(BaseAutoencoder, abstract=True):
             )
         rng = check_random_state(random_state)
         codes = rng.standard_normal((n_samples, self.latent_dim))
-        return self._forward(self.module_.decode, codes)
+        return self._restore(self._forward(self.module_.decode, codes))
 
 
 @fill_doc(hidden_default="(512,)", batch_norm_default="False")
@@ -102,11 +125,15 @@ class VAE(BaseVAE):
 
     %(vae_parameters)s
 
+    %(table_parameters)s
+
     %(training_parameters)s
 
     Attributes
     ----------
     %(fitted_attributes)s
+
+    %(table_attributes)s
 
     See Also
     --------
@@ -138,6 +165,11 @@ class VAE(BaseVAE):
     (3, 64)
     """
 
+    _parameter_constraints = {
+        **BaseVAE._parameter_constraints,
+        **BaseVAE._TABLE_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         latent_dim=2,
@@ -151,6 +183,7 @@ class VAE(BaseVAE):
         kl_warmup_delay=0,
         n_importance_samples=1,
         train_importance_samples=1,
+        categorical_features="from_dtype",
         epochs=50,
         batch_size=128,
         learning_rate=1e-3,
@@ -183,6 +216,7 @@ class VAE(BaseVAE):
         self.kl_warmup_delay = kl_warmup_delay
         self.n_importance_samples = n_importance_samples
         self.train_importance_samples = train_importance_samples
+        self.categorical_features = categorical_features
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

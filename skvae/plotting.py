@@ -1,9 +1,10 @@
 """Figures of the usual VAE workflows, for fitted skvae estimators.
 
 Latent-space scatter plots, the decoded manifold grid, reconstructions (and
-noisy / denoised / clean rows), learning curves with the KL warm-up, and
-score histograms. Each function takes a fitted estimator or a ``Pipeline``
-ending in one (scalers before it are undone when decoding), draws on the
+noisy / denoised / clean rows), learning curves with the KL warm-up, score
+histograms, and the per-column scores that say what makes a row abnormal.
+Each function takes a fitted estimator or a ``Pipeline`` ending in one
+(scalers before it are undone when decoding), draws on the
 given matplotlib ``Axes`` or a new one, and returns what it drew on; none
 calls ``plt.show()``. Needs matplotlib (``pip install matplotlib``).
 """
@@ -24,6 +25,7 @@ __all__ = [
     "plot_reconstructions",
     "plot_learning_curve",
     "plot_score_histogram",
+    "plot_feature_scores",
 ]
 
 # label values that plot_latent_space draws as noise points (DBSCAN's -1)
@@ -382,5 +384,59 @@ def plot_score_histogram(model, samples, *, bins=50, ax=None):
         label=f"offset_ (contamination={est.contamination})",
     )
     ax.set(xlabel="score_samples (higher is more normal)", ylabel="samples")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_feature_scores(model, X, *, feature_names=None, ax=None):
+    """Bars of each column's score for a few rows: which columns make them
+    outliers.
+
+    The scores are ``feature_scores``: per column, higher is more normal;
+    the shortest bar of a row (most negative) is the column least like the
+    training data. Missing entries have no bar.
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline ending in one
+        Rates the columns with ``feature_scores`` (after the Pipeline's
+        other steps have transformed ``X``).
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        The rows to explain, one or a few (each gets a colour).
+    feature_names : list of str, default=None
+        Column labels; by default the model's ``feature_names_in_``, or
+        ``x0, x1, ...``.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    est = _autoencoder(model)
+    if isinstance(model, Pipeline):
+        X = model[:-1].transform(X)
+    scores = np.atleast_2d(est.feature_scores(X))
+    n_rows, n_features = scores.shape
+    if feature_names is None:
+        feature_names = getattr(
+            est, "feature_names_in_", [f"x{j}" for j in range(n_features)]
+        )
+    if len(feature_names) != n_features:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names for {n_features} columns."
+        )
+    ax = _new_axes(ax)
+    height = 0.8 / n_rows
+    positions = np.arange(n_features)
+    for i, row in enumerate(scores):
+        observed = ~np.isnan(row)
+        lowest = feature_names[int(np.nanargmin(row))] if observed.any() else "-"
+        label = f"row {i}: lowest {lowest}"
+        ax.barh(positions + i * height, row, height=height, label=label)
+    ax.set_yticks(positions + 0.4 - height / 2, labels=list(map(str, feature_names)))
+    ax.invert_yaxis()
+    ax.axvline(0, color="k", linewidth=0.5)
+    ax.set(xlabel="feature score (higher is more normal)")
     ax.legend(fontsize="small")
     return ax

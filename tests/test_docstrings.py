@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from skvae import VAE, ConvVAE, DenoisingAE
+from skvae import VAE, ConvVAE, DenoisingAE, VAEImputer
 
 
-@pytest.mark.parametrize("cls", [VAE, ConvVAE, DenoisingAE])
+@pytest.mark.parametrize("cls", [VAE, ConvVAE, DenoisingAE, VAEImputer])
 def test_every_parameter_is_documented_once(cls):
     doc = inspect.getdoc(cls)
     parameters = doc.split("Parameters\n----------\n")[1].split("Attributes\n---")[0]

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import skvae  # noqa: F401  (registers skvae's models)
+from skvae import VAE, VAEImputer
 from skvae._registry import ESTIMATORS
 
 # Tiny networks, so that the ~100 checks per estimator run fast.
@@ -39,7 +39,8 @@ SETTINGS = {
         for name, cls in ESTIMATORS.items()
         if cls.__module__.startswith("skvae.")  # not the tests' own models
         for settings in SETTINGS.get(name, [SMALL])
-    ],
+    ]
+    + [VAEImputer(VAE(**SMALL))],
     expected_failed_checks=lambda estimator: FLOAT32_GEMM,
 )
 def test_sklearn_compatible(estimator, check):

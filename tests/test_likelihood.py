@@ -100,7 +100,11 @@ def test_importance_weighted_estimate_converges_to_the_exact_likelihood():
     W = linear.weight.detach().double().numpy()
     b = (linear.bias + module.offset).detach().double().numpy()
     s2 = module.likelihood.log_variance().exp().detach().double().numpy()
-    exact = multivariate_normal(b, W @ W.T + np.diag(s2)).logpdf(X)
+    # the model standardises columns: x = loc + scale * (its Gaussian's draw)
+    loc = module.columns.loc.double().numpy()
+    scale = np.diag(module.columns.scale.double().numpy())
+    cov = scale @ (W @ W.T + np.diag(s2)) @ scale
+    exact = multivariate_normal(loc + scale @ b, cov).logpdf(X)
 
     gap = np.mean(exact - vae.score_samples(X))  # the ELBO's, over all rows
     iwae = vae.set_params(n_importance_samples=2000).score_samples(X[:200])

@@ -156,3 +156,19 @@ def test_images_tiled_in_rows(digits):
     assert rgb.shape == (6, 4 * 6 - 1, 3)
     with pytest.raises(ValueError, match="image_shape"):
         plotting.plot_images(np.zeros((2, 10)))
+
+
+def test_feature_scores_bars_name_the_lowest_column(digits):
+    X = digits[0].copy()
+    model = make_pipeline(StandardScaler(), VAE(latent_dim=3, **KW)).fit(X)
+    rows = X[:2].copy()
+    rows[0, 20] = 16.0  # far outside its column
+    rows[1, 5] = np.nan
+    names = [f"pixel {j}" for j in range(64)]
+    ax = plotting.plot_feature_scores(model, rows, feature_names=names)
+    assert len(ax.patches) == 2 * 64
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend[0] == "row 0: lowest pixel 20"
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == names[:2]
+    with pytest.raises(ValueError, match="2 names for 64 columns"):
+        plotting.plot_feature_scores(model, rows, feature_names=["a", "b"])

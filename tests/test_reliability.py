@@ -7,7 +7,9 @@ import multiprocessing
 import os
 import pathlib
 import re
+import struct
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -242,8 +244,14 @@ def test_bad_files_are_not_valid_model_files(make_file, model_file, tmp_path):
 
 
 def test_damage_is_found_by_checksum(model_file, tmp_path):
+    data = model_file.read_bytes()
+    with zipfile.ZipFile(model_file) as archive:  # the middle of the largest record
+        record = max(archive.infolist(), key=lambda info: info.file_size)
+    header = record.header_offset  # a local header: 30 bytes, name, extra field
+    name_size, extra_size = struct.unpack("<HH", data[header + 26 : header + 30])
+    start = header + 30 + name_size + extra_size
     path = tmp_path / "bad.skvae"
-    path.write_bytes(flip_a_bit(model_file.read_bytes(), 20_000))
+    path.write_bytes(flip_a_bit(data, start + record.file_size // 2))
     with pytest.raises(ValueError, match=r"its part '.*' is damaged \(checksum"):
         skvae.load(path)
 

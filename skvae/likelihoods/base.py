@@ -6,6 +6,10 @@ j-th parameter of every feature, then the next); the likelihood turns them
 into per-feature log-probabilities and a data-space mean. Subclasses
 register themselves under their ``name``, the value of the estimators'
 ``likelihood`` parameter.
+
+Rows may have missing entries, NaN in ``x``: their log-probabilities are 0
+(the likelihood of a row is that of its observed entries), and no gradient
+flows through them.
 """
 
 from torch import nn
@@ -26,6 +30,9 @@ class Likelihood(nn.Module):
     name = None
     #: decoder outputs per feature (e.g. 2 for a mean and a variance)
     outputs_per_feature = 1
+    #: whether a dense model standardises numeric columns for it (a
+    #: location-scale family); the model then adds the scaling's Jacobian
+    standardised = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -48,7 +55,8 @@ class Likelihood(nn.Module):
         raise NotImplementedError
 
     def feature_log_prob(self, x, out):
-        """``log p(x_j|z)`` of each feature, shape ``(..., n_features)``.
+        """``log p(x_j|z)`` of each feature, shape ``(..., n_features)``;
+        0 where ``x`` is missing (NaN).
 
         ``out`` holds the decoder's outputs for the rows ``x``; it may be
         overwritten.
@@ -65,6 +73,16 @@ class Likelihood(nn.Module):
     def mean(self, out):
         """The mean of ``p(x|z)``, ``(..., n_features)``, for decoding."""
         raise NotImplementedError
+
+    def expectation(self, out):
+        """What imputation averages over posterior draws (the mean here;
+        category probabilities for categorical columns)."""
+        return self.mean(out)
+
+    def point(self, expectation):
+        """The imputed values, ``(..., n_features)``, from an average of
+        ``expectation``."""
+        return expectation
 
     @classmethod
     def check_values(cls, X):

@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 
+from ..training.data import value_range
 from .base import Likelihood
 
 
@@ -13,20 +14,25 @@ class BernoulliLikelihood(Likelihood):
 
     def initialise(self, x):
         """Decoder logits are offsets from the log-odds of the mean sample."""
-        return torch.logit(x.mean(0), eps=1e-4)
+        return torch.logit(x.nanmean(0).nan_to_num(0.5), eps=1e-4)
 
     def feature_log_prob(self, x, out):
-        return -F.binary_cross_entropy_with_logits(out, x, reduction="none")
+        missing = x.isnan()
+        terms = F.binary_cross_entropy_with_logits(
+            out, x.masked_fill(missing, 0.0), reduction="none"
+        )
+        return terms.neg_().masked_fill_(missing, 0.0)
 
     def mean(self, out):
         return torch.sigmoid(out)
 
     @classmethod
     def check_values(cls, X):
-        if X.size and (X.min() < 0 or X.max() > 1):
+        low, high = value_range(X) if X.size else (0, 0)
+        if low < 0 or high > 1:
             raise ValueError(
                 f"likelihood='bernoulli' needs X in [0, 1], but X has values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale X with "
+                f"[{low:.4g}, {high:.4g}]. Scale X with "
                 f"sklearn.preprocessing.MinMaxScaler(clip=True) (clip keeps data "
                 f"scored after fit, such as GridSearchCV's held-out folds, in "
                 f"range), or use likelihood='gaussian'."

@@ -22,6 +22,7 @@ class GaussianLikelihood(Likelihood):
     """
 
     name = "gaussian"
+    standardised = True
 
     def __init__(self, n_features):
         super().__init__(n_features)
@@ -32,18 +33,22 @@ class GaussianLikelihood(Likelihood):
     def initialise(self, x):
         """Start at the data's overall variance, floored at 1e-3 of its std;
         decoder outputs are offsets from the mean training sample."""
-        log_var = torch.log(x.var(correction=0).clamp_min(1e-12))
+        observed = x[~x.isnan()]
+        variance = observed.var(correction=0) if observed.numel() else x.new_ones(())
+        log_var = torch.log(variance.clamp_min(1e-12))
         self.log_var.fill_(float(log_var))
         self.min_log_var.fill_(float(log_var) + 2 * math.log(1e-3))
-        return x.mean(0)
+        return x.nanmean(0).nan_to_num(0.0)
 
     def log_variance(self):
         return self.min_log_var + F.softplus(self.log_var - self.min_log_var)
 
     def feature_log_prob(self, x, out):
         log_var = self.log_variance()
-        squares = out.sub_(x).square_().mul_(torch.exp(-log_var))
-        return -0.5 * (squares + log_var + LOG_2PI)
+        missing = x.isnan()
+        squares = out.sub_(x).masked_fill_(missing, 0.0).square_()
+        terms = -0.5 * (squares.mul_(torch.exp(-log_var)) + log_var + LOG_2PI)
+        return terms.masked_fill_(missing, 0.0)
 
     def log_prob(self, x, out):
         """The rows' sums of ``feature_log_prob``, as one product.
@@ -51,12 +56,16 @@ class GaussianLikelihood(Likelihood):
         The squares are made in out's memory (a new tensor of its size costs
         more than the arithmetic), then weighted and summed by a matrix
         product; a sum over all features, it stays float32 under autocast.
-        The normalising constant is the same for every row.
+        The normalising constant is that of all features less that of a
+        row's missing ones.
         """
         log_var = self.log_variance()
+        missing = x.isnan()
         with torch.autocast(x.device.type, enabled=False):
-            squares = out.sub_(x).square_() @ torch.exp(-log_var)
-        return -0.5 * (squares + log_var.sum() + x.shape[-1] * LOG_2PI)
+            squares = out.sub_(x).masked_fill_(missing, 0.0).square_()
+            squares = squares @ torch.exp(-log_var)
+            unseen = missing.to(log_var.dtype) @ (log_var + LOG_2PI)
+        return -0.5 * (squares + log_var.sum() + x.shape[-1] * LOG_2PI - unseen)
 
     def mean(self, out):
         return out

@@ -138,6 +138,7 @@ def _upsampling_blocks(
 
 def conv_backbone(
     image_shape,
+    in_channels,
     n_outputs,
     code_dim,
     channels,
@@ -152,7 +153,9 @@ def conv_backbone(
     Each encoder block halves height and width (rounding up); each decoder
     block doubles them back, with an ``output_padding`` chosen per block so
     that any image size, odd or even, is restored exactly. The last
-    convolution emits ``n_outputs / (h*w*c)`` values per pixel value.
+    convolution emits ``n_outputs / (h*w*c)`` values per pixel value. The
+    encoder reads ``in_channels`` per pixel (``c``, or more where each value
+    comes with a missing-value flag).
     """
     h, w, c = image_shape
     groups = n_outputs // (h * w * c)
@@ -162,8 +165,8 @@ def conv_backbone(
     flat = channels[-1] * heights[-1] * widths[-1]
     hidden = list(hidden_layer_sizes)
 
-    enc = [_ToImage(image_shape)]
-    for n_in, n_out in zip([c] + list(channels[:-1]), channels):
+    enc = [_ToImage((h, w, in_channels))]
+    for n_in, n_out in zip([in_channels] + list(channels[:-1]), channels):
         conv = nn.Conv2d(n_in, n_out, kernel_size, stride=2, padding=pad)
         enc += _block(conv, n_out, activation, dropout, batch_norm, image=True)
     enc.append(nn.Flatten())

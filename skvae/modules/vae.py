@@ -13,10 +13,17 @@ IW_BLOCK = 128
 
 
 class VariationalAutoencoder(nn.Module):
-    """Gaussian-posterior VAE on any backbone (Kingma & Welling, 2014)."""
+    """Gaussian-posterior VAE on any backbone (Kingma & Welling, 2014).
 
-    def __init__(self, encoder, decoder, latent_dim, likelihood):
+    ``columns`` (``columns.py``) standardises rows and makes the encoder's
+    input; likelihoods see standardised rows, and the scaling's Jacobian
+    turns their log-densities into ones of the data in its units. Missing
+    entries (NaN) drop out of the likelihood (Mattei & Frellsen, 2019).
+    """
+
+    def __init__(self, encoder, decoder, latent_dim, likelihood, columns):
         super().__init__()
+        self.columns = columns
         self.encoder = encoder
         self.posterior = nn.Linear(encoder.out_features, 2 * latent_dim)
         self.decoder = decoder  # emits likelihood.n_outputs values per row
@@ -29,14 +36,20 @@ class VariationalAutoencoder(nn.Module):
         return self.encoder.widest
 
     def encode(self, x):
-        mean, log_var = self.posterior(self.encoder(x)).float().chunk(2, dim=-1)
+        """Posterior means and log-variances of rows ``x`` (data units)."""
+        return self._posterior(self.columns.standardise(x))
+
+    def _posterior(self, x):
+        """``encode`` for standardised rows."""
+        h = self.encoder(self.columns.inputs(x))
+        mean, log_var = self.posterior(h).float().chunk(2, dim=-1)
         return mean, log_var.clamp(-30.0, 20.0)
 
     def embed(self, x):
         return self.encode(x)[0]
 
     def decode(self, z):
-        return self.likelihood.mean(self._decoder_out(z))
+        return self.columns.unstandardise(self.likelihood.mean(self._decoder_out(z)))
 
     def _decoder_out(self, z):
         # starting from the mean sample, an untrained model is already sensible
@@ -44,23 +57,34 @@ class VariationalAutoencoder(nn.Module):
 
     def _elbo_terms(self, x, eps=None):
         """Log-likelihood at ``z = mean + std * eps`` and the analytic KL term."""
-        mean, log_var = self.encode(x)
+        x = self.columns.standardise(x)
+        mean, log_var = self._posterior(x)
         if eps is None:
             eps = torch.randn_like(mean)
         z = mean + torch.exp(0.5 * log_var) * eps
         log_lik = self.likelihood.log_prob(x, self._decoder_out(z))
         kl = 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(-1)
-        return log_lik, kl
+        return log_lik + self.columns.log_jacobian(x), kl
 
-    def _sample_terms(self, x, mean, log_var, eps):
+    def _draws(self, x, mean, log_var, eps, decode=True):
+        """Draws ``z = mean + std * eps`` of shape ``(rows, K, latent_dim)``
+        for ``eps`` of that shape, and (with ``decode``) their decoder outputs."""
+        z = mean[:, None] + torch.exp(0.5 * log_var)[:, None] * eps
+        if not decode:
+            return z, None
+        return z, self._decoder_out(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+
+    def _sample_terms(self, x, mean, log_var, eps, out=None):
         """``log p(x|z)`` and ``log p(z) - log q(z|x)`` for K draws per row.
 
-        ``eps`` has shape ``(rows, K, latent_dim)``; so have the draws
-        ``z = mean + std * eps``, and both terms have shape ``(rows, K)``.
+        ``x`` is standardised; ``eps`` has shape ``(rows, K, latent_dim)``;
+        both terms have shape ``(rows, K)``. ``out`` may hold the draws'
+        decoder outputs already (they are overwritten).
         """
-        z = mean[:, None] + torch.exp(0.5 * log_var)[:, None] * eps
-        out = self._decoder_out(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        z, decoded = self._draws(x, mean, log_var, eps, decode=out is None)
+        out = decoded if out is None else out
         log_lik = self.likelihood.log_prob(x[:, None].expand(-1, z.shape[1], -1), out)
+        log_lik = log_lik + self.columns.log_jacobian(x)[..., None]
         # the 2*pi terms cancel
         log_ratio = -0.5 * (z**2 - eps**2 - log_var[:, None]).sum(-1)
         return log_lik, log_ratio
@@ -77,7 +101,8 @@ class VariationalAutoencoder(nn.Module):
             if terms is not None:
                 add_terms(terms, reconstruction_nll=-log_lik, kl=kl)
             return kl_weight * kl - log_lik
-        mean, log_var = self.encode(x)
+        x = self.columns.standardise(x)
+        mean, log_var = self._posterior(x)
         eps = mean.new_empty((x.shape[0], n_samples, self.latent_dim)).normal_()
         log_lik, log_ratio = self._sample_terms(x, mean, log_var, eps)
         if terms is not None:  # the draws' means; the KL is a Monte Carlo one
@@ -100,7 +125,8 @@ class VariationalAutoencoder(nn.Module):
             eps = row_noise(keys, 0, 1, self.latent_dim, x.device)[:, 0]
             log_lik, kl = self._elbo_terms(x, eps)
             return log_lik - kl
-        mean, log_var = self.encode(x)
+        x = self.columns.standardise(x)
+        mean, log_var = self._posterior(x)
         log_mean_w = torch.full((x.shape[0],), -math.inf, device=x.device)
         for start in range(0, n_samples, IW_BLOCK):
             size = min(IW_BLOCK, n_samples - start)
@@ -110,6 +136,39 @@ class VariationalAutoencoder(nn.Module):
             log_mean_w = torch.logaddexp(log_mean_w, block_sum)
         return log_mean_w - math.log(n_samples)
 
+    def feature_scores(self, x, n_samples=1):
+        """Each column's ``E_q[log p(x_j|z)]`` in the data's units, averaged
+        over ``n_samples`` posterior draws fixed by the row (as in ``score``);
+        NaN where ``x`` is missing. Their sum is the ELBO's reconstruction term.
+        """
+        eps = row_noise(row_keys(x), 0, n_samples, self.latent_dim, x.device)
+        x = self.columns.standardise(x)
+        mean, log_var = self._posterior(x)
+        _, out = self._draws(x, mean, log_var, eps)
+        terms = self.likelihood.feature_log_prob(
+            x[:, None].expand(-1, n_samples, -1), out
+        ).mean(1)
+        if self.columns.standardised:
+            terms[:, self.columns.numbers] -= self.columns.scale.log()
+        return terms.masked_fill_(x.isnan(), torch.nan)
+
+    def impute(self, x, n_samples):
+        """Rows with each missing entry at its conditional mean given the
+        observed ones (the most probable category for categorical columns):
+        importance-weighted over ``n_samples`` posterior draws (MIWAE's
+        estimate, Mattei & Frellsen, 2019). Observed entries stay."""
+        eps = row_noise(row_keys(x), 0, n_samples, self.latent_dim, x.device)
+        x_std = self.columns.standardise(x)
+        mean, log_var = self._posterior(x_std)
+        _, out = self._draws(x_std, mean, log_var, eps)
+        expected = self.likelihood.expectation(out.clone())
+        log_lik, log_ratio = self._sample_terms(x_std, mean, log_var, eps, out)
+        weights = torch.softmax(log_lik + log_ratio, dim=1)
+        average = (weights[..., None] * expected).sum(1)
+        values = self.columns.unstandardise(self.likelihood.point(average))
+        return torch.where(x.isnan(), values, x)
+
     @torch.no_grad()
     def initialise(self, x):
-        self.offset.copy_(self.likelihood.initialise(x))
+        self.columns.initialise(x)
+        self.offset.copy_(self.likelihood.initialise(self.columns.standardise(x)))

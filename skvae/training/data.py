@@ -37,13 +37,29 @@ def check_float32_range(X):
     """
     limit = np.finfo(np.float32).max
     if X.dtype.kind == "f" and X.dtype.itemsize > 4 and X.size:
-        low, high = X.min(), X.max()
+        low, high = value_range(X)
         if low < -limit or high > limit:
             raise ValueError(
                 f"X has values in [{low:.4g}, {high:.4g}], beyond the range of "
                 f"float32 (about ±{limit:.2g}) in which the networks compute. "
                 f"Scale X, e.g. with sklearn.preprocessing.StandardScaler."
             )
+
+
+def value_range(X):
+    """The least and greatest value of ``X``, missing ones (NaN) left out."""
+    low, high = X.min(), X.max()
+    if np.isnan(low):  # NaN propagates; only then pay for the NaN-aware pass
+        observed = X[~np.isnan(X)]
+        low, high = (observed.min(), observed.max()) if observed.size else (0.0, 0.0)
+    return low, high
+
+
+def has_gaps(X, chunk=2**16):
+    """Whether ``X`` has missing values (NaN), read in chunks of rows."""
+    if X.dtype.kind != "f":
+        return False
+    return any(np.isnan(X[s : s + chunk]).any() for s in range(0, X.shape[0], chunk))
 
 
 def output_dtype(X):
