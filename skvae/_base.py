@@ -1,8 +1,8 @@
 """The scikit-learn layer every skvae model shares.
 
 ``BaseAutoencoder`` is the scikit-learn surface: parameters, validation,
-``fit``/``partial_fit``, the transformer and outlier-detection API. The
-mechanics live below it:
+``fit``/``partial_fit``, the transformer API and ``impute``, and (from
+``_outliers.py``) the outlier-detection API. The mechanics live below it:
 
 - ``_input.py`` checks data, ``_architecture.py`` builds backbones;
 - ``_backend.py`` (``TorchBackend``) trains, moves and runs the module;
@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from . import _table as table
 from ._backend import TorchBackend
 from ._input import split, validate_X
+from ._outliers import OutlierDetection
 from ._persistence import Persistent
 from ._registry import register
 from .modules.networks import ACTIVATIONS
@@ -43,6 +44,7 @@ from .training.schedules import LossSchedule
 
 
 class BaseAutoencoder(
+    OutlierDetection,
     TorchBackend,
     Persistent,
     ClassNamePrefixFeaturesOutMixin,
@@ -261,50 +263,6 @@ class BaseAutoencoder(
             values, self.is_categorical_, self.categories_, columns, self._dtypes_in
         )
 
-    def score_samples(self, X):
-        """Per-sample score: higher means more normal.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            The model's score for each sample (see the class docstring for
-            its exact definition). Deterministic for a fitted model.
-        """
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
-        self._check_values(X)
-        fn, cost = self._scorer()
-        return self._forward(fn, X, cost)
-
-    def feature_scores(self, X):
-        """Each column's term of the score: which columns make a row abnormal.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to rate, missing entries (NaN) allowed.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_features_in_)
-            Per column, higher means more normal: for VAEs the column's
-            expected log-likelihood under the posterior, in nats (the ELBO's
-            reconstruction term split by column; a categorical column is one
-            entry); for :class:`DenoisingAE` minus its squared
-            reconstruction error. NaN where the entry is missing. The lowest
-            entry of a row names the column least like the training data.
-        """
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
-        self._check_values(X)
-        fn, cost = self._feature_scorer()
-        return self._forward(fn, X, cost)
-
     def impute(self, X):
         """``X`` with every missing entry filled in; observed entries unchanged.
 
@@ -331,54 +289,6 @@ class BaseAutoencoder(
         if isinstance(X, np.ndarray) and X.ndim != 2:  # images
             return np.where(np.isnan(X), filled.reshape(X.shape), X)
         return table.fill(X, filled, self.is_categorical_, self.categories_)
-
-    def score(self, X, y=None):
-        """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-            The average score, higher is better.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to rate.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,)
-            Shifted scores; the ``contamination`` share of the training data
-            lies below zero.
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Label each sample as inlier (+1) or outlier (-1).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to label.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            +1 for inliers, -1 for outliers.
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
 
     @property
     def _n_features_out(self):

@@ -58,7 +58,9 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         )
 
     def _check_values(self, X):
-        LIKELIHOODS[self.likelihood].check_values(X[:, ~self.is_categorical_])
+        categorical = self.is_categorical_
+        numbers = X[:, ~categorical] if categorical.any() else X  # no copy
+        LIKELIHOODS[self.likelihood].check_values(numbers)
 
     def _scorer(self, validation=False):
         if validation:  # the bound that training maximises
@@ -150,7 +152,11 @@ class VAE(BaseVAE):
     ``log mean_k p(x, z_k) / q(z_k|x)``, which is tighter and converges
     to ``log p(x)``. The posterior draws of a sample are fixed by its
     values, so that scores are deterministic and do not depend on which
-    other samples are scored.
+    other samples are scored. With ``likelihood="gaussian"`` numeric
+    columns are standardised inside the model and the scaling's Jacobian is
+    part of the score, which is a log-density of the data in its own units.
+    A row with missing entries is scored by the likelihood of its observed
+    ones.
 
     Examples
     --------

@@ -322,4 +322,18 @@ def test_imputer_defaults_to_a_vae():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         imputer = VAEImputer().set_params(estimator=None).fit(X)
-    assert isinstance(imputer.estimator_, VAE) and imputer.estimator_.latent_dim == 8
+    assert (
+        imputer.estimator_.get_params() == VAEImputer.default_estimator().get_params()
+    )
+
+
+def test_a_table_of_categories_only():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"a": rng.choice(["x", "y"], 200), "b": rng.choice(list("uvw"), 200)}
+    )
+    frame.loc[::9, "a"] = None
+    for model in (VAE(epochs=3, **SMALL), DenoisingAE(epochs=3, **SMALL)):
+        model.fit(frame)
+        assert np.isfinite(model.score_samples(frame)).all()
+        assert not model.impute(frame).isna().any().any()

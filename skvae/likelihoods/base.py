@@ -12,9 +12,22 @@ Rows may have missing entries, NaN in ``x``: their log-probabilities are 0
 flows through them.
 """
 
+import torch
 from torch import nn
 
 LIKELIHOODS = {}
+
+
+def missing_entries(x):
+    """The mask of the missing entries (NaN) of ``x``, or None if it has none.
+
+    Complete rows then skip the masking. On the CPU a sum, in which a NaN
+    would propagate, answers in one fast pass; on a GPU, where the answer
+    would make the host wait for the device, the mask is always made.
+    """
+    if x.device.type != "cuda" and not torch.isnan(x.sum()):
+        return None
+    return x.isnan()
 
 
 class Likelihood(nn.Module):

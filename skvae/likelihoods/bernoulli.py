@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ..training.data import value_range
-from .base import Likelihood
+from .base import Likelihood, missing_entries
 
 
 class BernoulliLikelihood(Likelihood):
@@ -17,7 +17,9 @@ class BernoulliLikelihood(Likelihood):
         return torch.logit(x.nanmean(0).nan_to_num(0.5), eps=1e-4)
 
     def feature_log_prob(self, x, out):
-        missing = x.isnan()
+        missing = missing_entries(x)
+        if missing is None:
+            return F.binary_cross_entropy_with_logits(out, x, reduction="none").neg_()
         terms = F.binary_cross_entropy_with_logits(
             out, x.masked_fill(missing, 0.0), reduction="none"
         )

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Likelihood
+from .base import Likelihood, missing_entries
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -45,10 +45,12 @@ class GaussianLikelihood(Likelihood):
 
     def feature_log_prob(self, x, out):
         log_var = self.log_variance()
-        missing = x.isnan()
-        squares = out.sub_(x).masked_fill_(missing, 0.0).square_()
-        terms = -0.5 * (squares.mul_(torch.exp(-log_var)) + log_var + LOG_2PI)
-        return terms.masked_fill_(missing, 0.0)
+        missing = missing_entries(x)
+        squares = out.sub_(x)
+        if missing is not None:
+            squares.masked_fill_(missing, 0.0)
+        terms = -0.5 * (squares.square_().mul_(torch.exp(-log_var)) + log_var + LOG_2PI)
+        return terms if missing is None else terms.masked_fill_(missing, 0.0)
 
     def log_prob(self, x, out):
         """The rows' sums of ``feature_log_prob``, as one product.
@@ -60,12 +62,16 @@ class GaussianLikelihood(Likelihood):
         row's missing ones.
         """
         log_var = self.log_variance()
-        missing = x.isnan()
+        missing = missing_entries(x)
         with torch.autocast(x.device.type, enabled=False):
-            squares = out.sub_(x).masked_fill_(missing, 0.0).square_()
-            squares = squares @ torch.exp(-log_var)
-            unseen = missing.to(log_var.dtype) @ (log_var + LOG_2PI)
-        return -0.5 * (squares + log_var.sum() + x.shape[-1] * LOG_2PI - unseen)
+            squares = out.sub_(x)
+            if missing is not None:
+                squares.masked_fill_(missing, 0.0)
+            terms = squares.square_() @ torch.exp(-log_var)
+            terms = terms + log_var.sum() + x.shape[-1] * LOG_2PI
+            if missing is not None:
+                terms = terms - missing.to(log_var.dtype) @ (log_var + LOG_2PI)
+        return -0.5 * terms
 
     def mean(self, out):
         return out

@@ -2,7 +2,7 @@
 
 import torch
 
-from .base import Likelihood
+from .base import Likelihood, missing_entries
 
 
 class SquaredError(Likelihood):
@@ -20,8 +20,11 @@ class SquaredError(Likelihood):
         return x.nanmean(0).nan_to_num(0.0)
 
     def feature_log_prob(self, x, out):
-        missing = x.isnan()
-        return out.sub_(x).masked_fill_(missing, 0.0).square_().neg_()
+        missing = missing_entries(x)
+        errors = out.sub_(x)
+        if missing is not None:
+            errors.masked_fill_(missing, 0.0)
+        return errors.square_().neg_()
 
     def mean(self, out):
         return out

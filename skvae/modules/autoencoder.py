@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ..likelihoods.base import missing_entries
 from .base import add_offset
 
 
@@ -79,8 +80,11 @@ class Autoencoder(nn.Module):
 
     def _squared_error(self, x_in, x):
         """Mean squared error over the observed columns of each row (0 for none)."""
-        observed = (~x.isnan()).sum(-1).clamp_min(1)
-        return -self._feature_terms(x_in, x).sum(-1) / observed
+        terms = self._feature_terms(x_in, x)
+        missing = missing_entries(x)
+        if missing is None:
+            return -terms.mean(-1)
+        return -terms.sum(-1) / (~missing).sum(-1).clamp_min(1)
 
     def loss(self, x, terms=None):
         """Mean squared error of each reconstructed noisy row: a single term."""

@@ -12,6 +12,8 @@ on data with gaps, a flag per column that says which entries are missing
 import torch
 from torch import nn
 
+from ..likelihoods.base import missing_entries
+
 
 class Columns(nn.Module):
     """The columns of a row: their kinds, their scaling and the encoder's view.
@@ -68,8 +70,8 @@ class Columns(nn.Module):
         """``x`` with its numeric columns standardised (NaN stays NaN)."""
         if not self.standardised:
             return x
-        if not self.mixed:
-            return (x - self.loc) / self.scale
+        if not self.mixed:  # one pass: x / scale - loc / scale
+            return torch.addcmul(-self.loc / self.scale, x, 1.0 / self.scale)
         x = x.clone()
         x[..., self.numbers] = (x[..., self.numbers] - self.loc) / self.scale
         return x
@@ -89,12 +91,16 @@ class Columns(nn.Module):
         what turns a log-density of standardised values into one of ``x``."""
         if not self.standardised:
             return x.new_zeros(())
-        observed = ~x[..., self.numbers].isnan()
-        return -(observed.to(self.scale.dtype) @ self.scale.log())
+        numbers = x[..., self.numbers] if self.mixed else x
+        missing = missing_entries(numbers)
+        log_scale = self.scale.log()
+        if missing is None:
+            return -log_scale.sum()
+        return missing.to(log_scale.dtype) @ log_scale - log_scale.sum()
 
     def inputs(self, x):
         """The encoder's input for standardised rows ``x``."""
-        missing = x.isnan()
+        missing = missing_entries(x)
         if self.mixed:
             values = torch.cat(
                 [
@@ -104,10 +110,10 @@ class Columns(nn.Module):
                 -1,
             )
         else:
-            values = x.nan_to_num(0.0)
+            values = x if missing is None else x.nan_to_num(0.0)
         if not self.gaps:
             return values
-        flags = missing.to(values.dtype)
+        flags = x.new_zeros(x.shape) if missing is None else missing.to(x.dtype)
         if self.mixed:
             return torch.cat([values, flags], -1)
         # each value beside its flag: an image's channels come in pairs
