@@ -50,7 +50,7 @@ class OutlierDetection:
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_features_in_)
+        scores : ndarray of shape (n_samples, ``n_features_in_``)
             Per column, higher means more normal: for VAEs the column's
             expected log-likelihood under the posterior, in nats (the ELBO's
             reconstruction term split by column; a categorical column is one
