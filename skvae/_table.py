@@ -79,12 +79,33 @@ def _column(X, j):
     return np.asarray(X)[:, j]
 
 
+def _pandas():
+    """pandas if it is installed (it is optional), else None."""
+    try:
+        import pandas
+    except ImportError:
+        return None
+    return pandas
+
+
 def _missing(values):
     if values.dtype.kind in "biu":
         return np.zeros(values.shape, dtype=bool)
     if values.dtype.kind == "f":
         return np.isnan(values)
+    pd = _pandas()
+    if pd is not None:  # vectorised
+        return np.asarray(pd.isna(values), dtype=bool)
     return np.array([v is None or is_scalar_nan(v) or is_pandas_na(v) for v in values])
+
+
+def _lookup(values, categories):
+    """Each value's index in ``categories``, -1 for any other (missing too)."""
+    pd = _pandas()
+    if pd is not None:  # vectorised
+        return pd.Index(categories).get_indexer(values)
+    index = {v: i for i, v in enumerate(categories.tolist())}
+    return np.array([index.get(v, -1) for v in values])
 
 
 def _name(X, j):
@@ -97,22 +118,26 @@ def learn_categories(X, mask):
     for j in np.flatnonzero(mask):
         values = _column(X, j)
         values = values[~_missing(values)]
-        kinds = {_kind(v) for v in values}
-        if len(kinds) > 1 or kinds & {"unhashable"}:
+        try:
+            pd = _pandas()
+            seen = set(pd.unique(values) if pd is not None else values.tolist())
+        except TypeError as exc:
+            raise ValueError(
+                f"Column {_name(X, j)} is categorical but holds unhashable "
+                f"values; categorical columns hold strings, numbers or booleans."
+            ) from exc
+        kinds = {_kind(v) for v in seen}
+        if len(kinds) > 1:
             raise ValueError(
                 f"Column {_name(X, j)} is categorical but holds values of "
                 f"several kinds ({', '.join(sorted(kinds))}); make each "
                 f"categorical column hold one kind (e.g. all strings)."
             )
-        categories.append(np.array(sorted(set(values.tolist())), dtype=object))
+        categories.append(np.array(sorted(seen), dtype=object))
     return categories
 
 
 def _kind(value):
-    try:
-        hash(value)
-    except TypeError:
-        return "unhashable"
     if isinstance(value, (bool, np.bool_)):
         return "boolean"
     if isinstance(value, numbers.Number):
@@ -145,12 +170,9 @@ def encode(X, mask, categories):
 
 
 def _codes(values, categories, X, j):
-    lookup = {v: float(i) for i, v in enumerate(categories.tolist())}
     missing = _missing(values)
     try:
-        codes = np.array(
-            [np.nan if m else lookup.get(v, -1.0) for v, m in zip(values, missing)]
-        )
+        codes = np.where(missing, np.nan, _lookup(values, categories))
     except TypeError as exc:
         raise ValueError(
             f"Column {_name(X, j)} holds unhashable values; categorical "
