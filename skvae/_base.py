@@ -256,11 +256,12 @@ class BaseAutoencoder(
         """Decoded rows with categories in place of their codes."""
         if not self.is_categorical_.any():
             return values
-        columns = getattr(self, "feature_names_in_", None)
-        if self._dtypes_in is None:
-            columns = None
         return table.restore(
-            values, self.is_categorical_, self.categories_, columns, self._dtypes_in
+            values,
+            self.is_categorical_,
+            self.categories_,
+            self._columns_in,
+            self._dtypes_in,
         )
 
     def impute(self, X):

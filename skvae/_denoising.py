@@ -199,10 +199,12 @@ class DenoisingAE(BaseAutoencoder):
 
         Returns
         -------
-        X_clean : ndarray of shape (n_samples, n_features)
-            The reconstructions (flattened images for ``architecture='conv'``).
+        X_clean : ndarray or DataFrame of shape (n_samples, n_features)
+            The reconstructions (flattened images for ``architecture='conv'``;
+            with categorical columns, their most probable categories, as in
+            ``inverse_transform``).
         """
         check_is_fitted(self)
         X = validate_X(self, X, reset=False)
         module = self.module_
-        return self._forward(lambda x: module.decode(module.embed(x)), X)
+        return self._restore(self._forward(lambda x: module.decode(module.embed(x)), X))

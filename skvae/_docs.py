@@ -94,11 +94,13 @@ or None, default='from_dtype'
         array's); indices, column names or a boolean mask name them; None
         means none. Each categorical column gets a categorical likelihood
         over the categories seen in ``fit`` (the encoder sees it one-hot);
-        a category not seen in ``fit`` counts as missing, with a warning.
+        a category not seen in ``fit`` scores as the column's least likely
+        one and reaches the encoder as no category, with a warning.
         ``inverse_transform``, ``sample`` and ``impute`` give back the
-        categories themselves. Numeric columns of any scale need no scaler:
-        dense models standardise them inside (scores stay in the data's
-        units).""",
+        categories themselves. With ``VAE``'s Gaussian likelihood, numeric
+        columns of any scale need no scaler: it standardises them inside
+        (scores stay in the data's units); ``DenoisingAE`` works in the
+        data's units.""",
     "table_attributes": """\
     is_categorical_ : ndarray of shape (``n_features_in_``,), dtype=bool
         Which columns are modelled as categorical.

@@ -29,7 +29,7 @@ def validate_X(estimator, X, reset):
         mask = np.zeros(X.shape[1], dtype=bool)
         if reset:
             estimator.categories_ = []
-            estimator._dtypes_in = None
+            estimator._columns_in = estimator._dtypes_in = None
     if reset:
         estimator.is_categorical_ = mask
     return X
@@ -66,8 +66,8 @@ def _validate_table(estimator, X, reset, mask):
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     if reset:
         estimator.categories_ = table.learn_categories(X, mask)
-        frame = table.is_frame(X) and hasattr(estimator, "feature_names_in_")
-        estimator._dtypes_in = [str(d) for d in X.dtypes] if frame else None
+        layout = table.frame_layout(X) if table.is_frame(X) else (None, None)
+        estimator._columns_in, estimator._dtypes_in = layout
     values = table.encode(X, mask, estimator.categories_)
     values = check_array(values, ensure_all_finite="allow-nan")
     check_float32_range(values)

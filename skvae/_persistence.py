@@ -105,6 +105,7 @@ def _before_tables(state):
     return {
         "is_categorical_": np.zeros(state["n_features_in_"], dtype=bool),
         "categories_": [],
+        "_columns_in": None,
         "_dtypes_in": None,
         "_gaps": False,
     }
@@ -114,7 +115,10 @@ def _load_module_state(module, state):
     """``module.load_state_dict(state)``; a model saved before columns were
     standardised lacks their statistics and keeps the identity scaling."""
     missing, unexpected = module.load_state_dict(state, strict=False)
-    unknown = [k for k in missing if not k.startswith("columns.")] + unexpected
+    legacy = {"columns.loc", "columns.scale"}
+    unknown = sorted(set(missing) - legacy) + unexpected
+    if set(missing) & legacy not in (set(), legacy):  # one of the two: damage
+        unknown += sorted(set(missing) & legacy)
     if unknown:
         raise RuntimeError(f"The saved network does not match: {unknown}.")
 

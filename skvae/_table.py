@@ -1,13 +1,15 @@
 """Tables: which columns are categorical, their categories, and their codes.
 
 The networks see one float per column: a numeric column's value, or a
-categorical column's code (the index of its category in ``categories_``),
-with NaN for a missing entry. This module turns what users pass (data
-frames with category, string, boolean or numeric columns, object arrays)
-into that matrix and turns codes back into categories.
+categorical column's code (the index of its category in ``categories_``,
+-1 for a category not seen in ``fit``), with NaN for a missing entry. This
+module turns what users pass (data frames with category, string, boolean
+or numeric columns, object arrays) into that matrix and turns codes back
+into categories.
 """
 
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -25,7 +27,7 @@ def categorical_mask(spec, X, n_features):
     boolean columns (none of an array's); it also takes indices, column
     names, a boolean mask or None, as ``HistGradientBoostingClassifier``.
     """
-    if spec is None:
+    if spec is None or (not isinstance(spec, str) and len(spec) == 0):
         return np.zeros(n_features, dtype=bool)
     if isinstance(spec, str) and spec == "from_dtype":
         if not is_frame(X):
@@ -113,9 +115,14 @@ def _name(X, j):
 
 
 def learn_categories(X, mask):
-    """The sorted categories seen in each categorical column of ``X``."""
+    """The categories of each categorical column of ``X``: a pandas category
+    dtype's own (in its order), else the sorted values seen."""
     categories = []
     for j in np.flatnonzero(mask):
+        dtype = X.dtypes.iloc[j] if is_frame(X) else None
+        if str(dtype) == "category":
+            categories.append(np.array(list(dtype.categories), dtype=object))
+            continue
         values = _column(X, j)
         values = values[~_missing(values)]
         try:
@@ -127,6 +134,11 @@ def learn_categories(X, mask):
                 f"values; categorical columns hold strings, numbers or booleans."
             ) from exc
         kinds = {_kind(v) for v in seen}
+        if not seen:
+            raise ValueError(
+                f"Column {_name(X, j)} is categorical but has no observed value "
+                f"in the training data; drop it, or fit on data that has some."
+            )
         if len(kinds) > 1:
             raise ValueError(
                 f"Column {_name(X, j)} is categorical but holds values of "
@@ -148,7 +160,7 @@ def _kind(value):
 def encode(X, mask, categories):
     """``X`` as a float64 matrix: numeric values and category codes, NaN missing.
 
-    A category not seen in ``fit`` counts as missing, with a warning.
+    A category not seen in ``fit`` gets code -1, with a warning.
     """
     n_samples, n_features = X.shape
     out = np.empty((n_samples, n_features))
@@ -182,22 +194,33 @@ def _codes(values, categories, X, j):
     if unseen.any():
         warnings.warn(
             f"Column {_name(X, j)} has {int(unseen.sum())} values of categories "
-            f"not seen in fit (e.g. {values[unseen][0]!r}); they are treated "
-            f"as missing.",
+            f"not seen in fit (e.g. {values[unseen][0]!r}); they score as the "
+            f"column's least likely category and are encoded as no category.",
             UserWarning,
-            stacklevel=6,  # the caller of the estimator's method
+            stacklevel=_outside_skvae(),
         )
-        codes[unseen] = np.nan
     return codes
+
+
+def _outside_skvae():
+    """The ``stacklevel`` of the first caller outside skvae and scikit-learn."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    inside = ("skvae" + os.sep, "sklearn" + os.sep)
+    while frame is not None and any(p in frame.f_code.co_filename for p in inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def restore(values, mask, categories, columns, dtypes):
     """Codes back to categories: a data frame with the training columns
-    (``columns``/``dtypes`` from fit) or else an object array."""
+    (``columns``/``dtypes`` from fit, see ``frame_layout``) or else an
+    object array."""
     out = values.astype(object)
     for j, cats in zip(np.flatnonzero(mask), categories):
         codes = values[:, j]
-        known = ~np.isnan(codes)
+        known = codes >= 0  # neither missing nor unseen
         column = np.full(len(codes), np.nan, dtype=object)
         column[known] = cats[codes[known].astype(int)]
         out[:, j] = column
@@ -205,19 +228,51 @@ def restore(values, mask, categories, columns, dtypes):
         return out
     import pandas as pd  # fit got a data frame, so pandas is there
 
-    frame = pd.DataFrame({c: out[:, j] for j, c in enumerate(columns)})
-    for j, (column, dtype) in enumerate(zip(columns, dtypes)):
-        frame[column] = _as_dtype(frame[column], dtype, mask[j], pd)
+    found = iter(categories)
+    frame = pd.DataFrame(
+        {
+            c: _as_dtype(out[:, j], dtype, next(found) if mask[j] else None, pd)
+            for j, (c, dtype) in enumerate(zip(columns, dtypes))
+        }
+    )
     return frame
 
 
-def _as_dtype(column, dtype, categorical, pd):
-    if not categorical:
+def frame_layout(X):
+    """The columns and dtypes that ``restore`` rebuilds a frame like ``X`` with."""
+    dtypes = []
+    for dtype in X.dtypes:
+        ordered = str(dtype) == "category" and dtype.ordered
+        dtypes.append("ordered category" if ordered else str(dtype))
+    return list(X.columns), dtypes
+
+
+def _as_dtype(values, dtype, categories, pd):
+    column = pd.Series(values)
+    if categories is None:
         return column.astype(np.float64)
-    if dtype == "category":
-        return column.astype("category")
+    if dtype.endswith("category"):
+        return pd.Series(
+            pd.Categorical(
+                values, categories=categories, ordered=dtype == "ordered category"
+            )
+        )
     if dtype in ("bool", "boolean"):  # decoded categories are never missing
         return column.astype(dtype)
+    return column
+
+
+def _fill_column(column, gaps, filled, categorical):
+    """A copy of a frame's column with its ``gaps`` taken from ``filled``."""
+    if not categorical:
+        column = column.astype(np.float64)
+    elif str(column.dtype) == "category":  # imputed categories join the dtype's
+        new = set(filled[gaps]) - set(column.cat.categories)
+        column = column.cat.add_categories(sorted(new))
+    elif column.dtype.kind == "f":  # a categorical column missing everywhere
+        column = column.astype(object)
+    column = column.copy()
+    column.iloc[np.flatnonzero(gaps)] = filled[gaps]
     return column
 
 
@@ -234,13 +289,8 @@ def fill(X, values, mask, categories):
         filled = restore(values, mask, categories, None, None)
         for j, name in enumerate(X.columns):
             if gaps[:, j].any():
-                column = X[name]
-                if not mask[j]:
-                    column = column.astype(np.float64)
-                column = column.copy()
                 source = filled if mask[j] else values
-                column.iloc[np.flatnonzero(gaps[:, j])] = source[gaps[:, j], j]
-                X[name] = column
+                X[name] = _fill_column(X[name], gaps[:, j], source[:, j], mask[j])
         return X
     if mask.any() or X.dtype.kind == "O":
         X = np.array(X, dtype=object)

@@ -393,8 +393,8 @@ def plot_feature_scores(model, X, *, feature_names=None, ax=None):
     outliers.
 
     The scores are ``feature_scores``: per column, higher is more normal;
-    the shortest bar of a row (most negative) is the column least like the
-    training data. Missing entries have no bar.
+    a row's most negative bar is the column least like the training data.
+    Missing entries have no bar.
 
     Parameters
     ----------
@@ -416,7 +416,7 @@ def plot_feature_scores(model, X, *, feature_names=None, ax=None):
     est = _autoencoder(model)
     if isinstance(model, Pipeline):
         X = model[:-1].transform(X)
-    scores = np.atleast_2d(est.feature_scores(X))
+    scores = est.feature_scores(X)
     n_rows, n_features = scores.shape
     if feature_names is None:
         feature_names = getattr(

@@ -213,17 +213,58 @@ def test_feature_scores_point_at_a_corrupted_column(table):
     del rng
 
 
-def test_unseen_categories_count_as_missing_with_a_warning(table):
+def test_unseen_categories_score_as_the_least_likely_one(table):
     vae = VAE(epochs=5, **SMALL).fit(table)
-    rows = table.iloc[:3].copy()
-    rows["plan"] = ["gold", "platinum", "basic"]
-    with pytest.warns(UserWarning, match=r"'plan'.*not seen in fit.*'platinum'"):
+    rows = table.iloc[[0, 0, 0]].copy()
+    rows["plan"] = ["gold", "basic", "platinum"]
+    with pytest.warns(
+        UserWarning, match=r"'plan'.*not seen in fit.*'platinum'"
+    ) as caught:
         scores = vae.score_samples(rows)
-    as_missing = rows.copy()
-    as_missing.loc[as_missing.index[1], "plan"] = None
-    np.testing.assert_array_equal(vae.score_samples(as_missing), scores)
+    assert caught[0].filename == __file__  # points at the caller
+    # never more normal than a known category, so detectors flag it
+    assert scores[2] <= scores[:2].min() + 1e-6
     with pytest.warns(UserWarning):
-        assert vae.impute(rows)["plan"].tolist() == ["gold", "platinum", "basic"]
+        assert np.isfinite(vae.feature_scores(rows.iloc[[2]])[0, 4])
+    dae = DenoisingAE(epochs=5, **SMALL).fit(table)
+    with pytest.warns(UserWarning):
+        errors = dae.feature_scores(rows)[:, 4]
+    assert errors[2] <= errors[:2].min()  # a category of probability 0
+    with pytest.warns(UserWarning):
+        assert vae.impute(rows)["plan"].tolist() == ["gold", "basic", "platinum"]
+
+
+def test_imputed_frames_keep_their_dtypes(table):
+    vae = VAE(epochs=5, **SMALL).fit(table)
+    rows = table.iloc[:4].copy()
+    rows["city"] = pd.Categorical([None, "Rome", None, None], categories=["Rome"])
+    rows["plan"] = np.nan  # a categorical column missing everywhere
+    filled = vae.impute(rows)
+    assert filled["city"].dtype == "category" and filled["city"].notna().all()
+    assert set(filled["plan"]) <= {"basic", "gold"}
+    ordered = table.assign(
+        city=table["city"].cat.reorder_categories(
+            ["Rome", "Lyon", "Oslo"], ordered=True
+        )
+    )
+    model = VAE(epochs=2, **SMALL).fit(ordered)
+    assert model.categories_[0].tolist() == ["Rome", "Lyon", "Oslo"]
+    assert model.sample(2, random_state=0)["city"].dtype == ordered["city"].dtype
+    numbered = table.set_axis(range(6), axis=1)  # no string names
+    sample = VAE(epochs=2, **SMALL).fit(numbered).sample(2, random_state=0)
+    assert list(sample.columns) == list(range(6))
+
+
+def test_denoise_gives_categories(table):
+    dae = DenoisingAE(epochs=2, **SMALL).fit(table)
+    assert set(dae.denoise(table)["plan"]) <= {"basic", "gold"}
+
+
+def test_a_categorical_column_without_values_is_refused(table):
+    with pytest.raises(ValueError, match=r"'plan' is categorical but has no observed"):
+        VAE(epochs=1, **SMALL).fit(table.assign(plan=None))
+    model = VAE(categorical_features=[], epochs=1, **SMALL)
+    assert not model.fit(table[["income", "age"]]).is_categorical_.any()
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ class CategoricalLikelihood(Likelihood):
     ----------
     cardinalities : list of int
         The number of categories of each column; ``x`` holds codes
-        ``0..K-1`` (as floats), NaN where missing.
+        ``0..K-1`` (as floats), NaN where missing, -1 for a category not
+        seen in ``fit``, which scores as the column's least likely one.
     """
 
     def __init__(self, cardinalities):
@@ -48,16 +49,18 @@ class CategoricalLikelihood(Likelihood):
         """Logits start at the log-frequencies of the categories (add-one smoothed)."""
         logits = []
         for j, k in enumerate(self.cardinalities):
-            codes = x[:, j][~x[:, j].isnan()].long()
+            codes = x[:, j][x[:, j] >= 0].long()
             counts = torch.bincount(codes, minlength=k).float() + 1.0
             logits.append(torch.log(counts / counts.sum()))
         return torch.cat(logits)
 
     def feature_log_prob(self, x, out):
-        missing = x.isnan()
-        codes = x.masked_fill(missing, 0.0).long().unsqueeze(-1)
-        terms = self._log_probs(out).gather(-1, codes).squeeze(-1)
-        return terms.masked_fill(missing, 0.0)
+        missing, unseen = x.isnan(), x < 0
+        codes = x.masked_fill(missing | unseen, 0.0).long().unsqueeze(-1)
+        log_probs = self._log_probs(out)
+        terms = log_probs.gather(-1, codes).squeeze(-1)
+        least = log_probs.nan_to_num(neginf=torch.inf).amin(-1)  # padding: -inf
+        return torch.where(unseen, least, terms).masked_fill(missing, 0.0)
 
     def expectation(self, out):
         """The probabilities of the categories, ``(..., n_features * widest)``."""
@@ -81,9 +84,11 @@ class CategoricalSquaredError(CategoricalLikelihood):
     """
 
     def feature_log_prob(self, x, out):
-        missing = x.isnan()
-        codes = x.masked_fill(missing, 0.0).long()
+        missing, unseen = x.isnan(), x < 0
+        codes = x.masked_fill(missing | unseen, 0.0).long()
         probs = self._log_probs(out).exp()
         observed = nn.functional.one_hot(codes, self.widest).to(probs.dtype)
-        terms = -(probs - observed).square().sum(-1)
+        observed = observed * (~unseen)[..., None]  # no category: all zeros
+        # an unseen category is one of probability 0: its own error is 1
+        terms = -((probs - observed).square().sum(-1) + unseen.to(probs.dtype))
         return terms.masked_fill(missing, 0.0)

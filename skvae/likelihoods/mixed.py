@@ -82,7 +82,3 @@ class MixedLikelihood(Likelihood):
 
     def mean(self, out):
         return self.point(self.expectation(out))
-
-    @classmethod
-    def check_values(cls, X):
-        """Checked per part by the estimator, which knows the columns."""

@@ -21,7 +21,7 @@ def corrupt(x, noise, level, low, high, numbers):
     if noise == "gaussian":
         values = values + level * torch.randn_like(values)
     else:
-        hit = torch.rand_like(values) < level
+        hit = (torch.rand_like(values) < level) & ~values.isnan()  # gaps stay
         salt = torch.rand_like(values) < 0.5
         values = torch.where(hit, torch.where(salt, high, low), values)
     if numbers is None:
@@ -35,8 +35,8 @@ class Autoencoder(nn.Module):
     """Deterministic autoencoder trained to undo ``corrupt`` (Vincent et al., 2008).
 
     ``errors`` gives each column's negated squared error (a likelihood's
-    interface, see ``likelihoods/squared_error.py``); rows are standardised
-    and shown to the encoder by ``columns`` (``columns.py``).
+    interface, see ``likelihoods/squared_error.py``); ``columns``
+    (``columns.py``) shows rows to the encoder, in the data's units.
     """
 
     def __init__(
@@ -99,8 +99,8 @@ class Autoencoder(nn.Module):
         return -self._squared_error(x, x)
 
     def feature_scores(self, x):
-        """Minus each column's squared error (standardised units for numeric
-        columns of dense models); NaN where ``x`` is missing."""
+        """Minus each column's squared error (the Brier score for categorical
+        columns); NaN where ``x`` is missing."""
         x = self.columns.standardise(x)
         return self._feature_terms(x, x).masked_fill_(x.isnan(), torch.nan)
 

@@ -4,9 +4,9 @@ Rows arrive as one float per column: a value, or a category's code, NaN
 where missing. ``Columns`` standardises the numeric columns (for the
 likelihoods that want it, on dense models: tables come in any units) and
 builds the encoder's input from a standardised row: numeric values with
-gaps at 0 (the column's mean), categories one-hot, and, for models trained
-on data with gaps, a flag per column that says which entries are missing
-(Mattei & Frellsen, 2019; Nazábal et al., 2020).
+gaps at 0 (the column's mean where standardised), categories one-hot, and,
+for models trained on data with gaps, a flag per column that says which
+entries are missing (Mattei & Frellsen, 2019; Nazábal et al., 2020).
 """
 
 import torch
@@ -120,8 +120,9 @@ class Columns(nn.Module):
         return torch.stack([values, flags], -1).flatten(-2)
 
     def _one_hot(self, codes):
-        """Categories one-hot, column after column; all zeros where missing."""
-        missing = codes.isnan()
-        slots = codes.masked_fill(missing, 0.0).long() + self.starts
+        """Categories one-hot, column after column; all zeros where missing
+        or of a category not seen in fit (code -1)."""
+        known = codes >= 0
+        slots = codes.masked_fill(~known, 0.0).long() + self.starts
         hot = codes.new_zeros((*codes.shape[:-1], sum(self.cardinalities)))
-        return hot.scatter_(-1, slots, (~missing).to(codes.dtype))
+        return hot.scatter_(-1, slots, known.to(codes.dtype))
