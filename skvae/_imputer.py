@@ -23,7 +23,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         ``DenoisingAE(noise='masking')``. None uses ``default_estimator()``:
         a VAE trained on the importance-weighted bound as MIWAE is
         (Mattei & Frellsen, 2019), the imputer that ranks best in the
-        tabular benchmark.
+        tabular benchmark. Training is random: pass a model with a
+        ``random_state`` for the same imputations from run to run.
 
     Attributes
     ----------
