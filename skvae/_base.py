@@ -282,14 +282,11 @@ class BaseAutoencoder(
             ``X`` completed, of the same kind: a data frame for a data
             frame, an array of ``X``'s shape for an array.
         """
-        check_is_fitted(self)
-        values = validate_X(self, X, reset=False)
-        self._check_values(values)
-        fn, cost = self._imputer()
-        filled = self._forward(fn, values, cost)
+        filled, values = self._per_row(X, self._imputer)
+        gaps = np.isnan(values)  # an unseen category is no gap: its code is -1
         if isinstance(X, np.ndarray) and X.ndim != 2:  # images
-            return np.where(np.isnan(X), filled.reshape(X.shape), X)
-        return table.fill(X, filled, self.is_categorical_, self.categories_)
+            return np.where(gaps, filled, values).reshape(X.shape)
+        return table.fill(X, filled, gaps, self.is_categorical_, self.categories_)
 
     @property
     def _n_features_out(self):

@@ -34,11 +34,7 @@ class OutlierDetection:
             bound's gap, for a row with none observed), the
             DenoisingAE's mean squared error over them (0 for none).
         """
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
-        self._check_values(X)
-        fn, cost = self._scorer()
-        return self._forward(fn, X, cost)
+        return self._per_row(X, self._scorer)[0]
 
     def feature_scores(self, X):
         """Each column's term of the score: which columns make a row abnormal.
@@ -58,11 +54,16 @@ class OutlierDetection:
             reconstruction error. NaN where the entry is missing. The lowest
             entry of a row names the column least like the training data.
         """
+        return self._per_row(X, self._feature_scorer)[0]
+
+    def _per_row(self, X, function):
+        """The validated rows of ``X`` through the module function that
+        ``function()`` gives with its cost (as ``_scorer`` does), and the rows."""
         check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
-        self._check_values(X)
-        fn, cost = self._feature_scorer()
-        return self._forward(fn, X, cost)
+        values = validate_X(self, X, reset=False)
+        self._check_values(values)
+        fn, cost = function()
+        return self._forward(fn, values, cost), values
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over ``X``; used by ``GridSearchCV``.

@@ -10,6 +10,7 @@ into categories.
 
 import numbers
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -204,8 +205,6 @@ def _codes(values, categories, X, j):
 
 def _outside_skvae():
     """The ``stacklevel`` of the first caller outside skvae and scikit-learn."""
-    import sys
-
     frame, level = sys._getframe(1), 1
     inside = ("skvae" + os.sep, "sklearn" + os.sep)
     while frame is not None and any(p in frame.f_code.co_filename for p in inside):
@@ -276,14 +275,11 @@ def _fill_column(column, gaps, filled, categorical):
     return column
 
 
-def fill(X, values, mask, categories):
-    """``X`` with its missing entries taken from ``values`` (codes for
-    categorical columns); observed entries stay as they are."""
+def fill(X, values, gaps, mask, categories):
+    """``X`` with its missing entries (``gaps``) taken from ``values`` (codes
+    for categorical columns); observed entries stay as they are."""
     if not is_frame(X):
         X = np.asarray(X)
-    gaps = np.zeros(X.shape, dtype=bool)
-    for j in range(X.shape[1]):
-        gaps[:, j] = _missing(_column(X, j))
     if is_frame(X):
         X = X.copy()
         filled = restore(values, mask, categories, None, None)

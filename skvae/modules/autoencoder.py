@@ -8,7 +8,7 @@ from .base import add_offset
 
 
 def corrupt(x, noise, level, low, high, numbers):
-    """Noisy copy of standardised rows ``x``.
+    """Noisy copy of rows ``x``.
 
     'masking' hides a fraction ``level`` of the entries as missing (NaN),
     so that the encoder sees them as it sees real gaps (Lall & Robinson,
@@ -36,7 +36,8 @@ class Autoencoder(nn.Module):
 
     ``errors`` gives each column's negated squared error (a likelihood's
     interface, see ``likelihoods/squared_error.py``); ``columns``
-    (``columns.py``) shows rows to the encoder, in the data's units.
+    (``columns.py``) shows rows to the encoder. Everything is in the data's
+    units: ``SquaredError`` asks for no standardisation.
     """
 
     def __init__(
@@ -60,23 +61,19 @@ class Autoencoder(nn.Module):
     def widest(self):
         return self.encoder.widest
 
-    def _embed(self, x):
-        """The code of standardised rows."""
-        return self.code(self.encoder(self.columns.inputs(x)))
-
     def embed(self, x):
-        return self._embed(self.columns.standardise(x))
+        return self.code(self.encoder(self.columns.inputs(x)))
 
     def _decoder_out(self, z):
         return add_offset(self.decoder(z), self.offset)  # from the mean sample
 
     def decode(self, z):
-        return self.columns.unstandardise(self.errors.mean(self._decoder_out(z)))
+        return self.errors.mean(self._decoder_out(z))
 
     def _feature_terms(self, x_in, x):
         """Minus each column's squared error of the reconstruction of ``x_in``
-        against standardised rows ``x``; 0 where ``x`` is missing."""
-        return self.errors.feature_log_prob(x, self._decoder_out(self._embed(x_in)))
+        against rows ``x``; 0 where ``x`` is missing."""
+        return self.errors.feature_log_prob(x, self._decoder_out(self.embed(x_in)))
 
     def _squared_error(self, x_in, x):
         """Mean squared error over the observed columns of each row (0 for none)."""
@@ -88,33 +85,25 @@ class Autoencoder(nn.Module):
 
     def loss(self, x, terms=None):
         """Mean squared error of each reconstructed noisy row: a single term."""
-        x = self.columns.standardise(x)
         numbers = self.columns.numbers if self.columns.mixed else None
         noisy = corrupt(x, self.noise, self.noise_level, self.low, self.high, numbers)
         return self._squared_error(noisy, x)
 
     def score(self, x):
         """Negative mean squared reconstruction error over observed columns."""
-        x = self.columns.standardise(x)
         return -self._squared_error(x, x)
 
     def feature_scores(self, x):
         """Minus each column's squared error (the Brier score for categorical
         columns); NaN where ``x`` is missing."""
-        x = self.columns.standardise(x)
         return self._feature_terms(x, x).masked_fill_(x.isnan(), torch.nan)
 
     def impute(self, x):
         """Rows with each missing entry reconstructed from the observed ones."""
-        x_std = self.columns.standardise(x)
-        out = self._decoder_out(self._embed(x_std))
-        values = self.columns.unstandardise(self.errors.mean(out))
-        return torch.where(x.isnan(), values, x)
+        return torch.where(x.isnan(), self.decode(self.embed(x)), x)
 
     @torch.no_grad()
     def initialise(self, x):
-        self.columns.initialise(x)
-        x = self.columns.standardise(x)
         numbers = x[:, self.columns.numbers]
         low = numbers.nan_to_num(torch.inf).min(0).values
         high = numbers.nan_to_num(-torch.inf).max(0).values

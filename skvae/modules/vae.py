@@ -136,15 +136,21 @@ class VariationalAutoencoder(nn.Module):
             log_mean_w = torch.logaddexp(log_mean_w, block_sum)
         return log_mean_w - math.log(n_samples)
 
+    def _row_draws(self, x, n_samples):
+        """Standardised rows, their posterior, ``n_samples`` draws' noise fixed
+        by each row (as in ``score``) and the draws' decoder outputs."""
+        eps = row_noise(row_keys(x), 0, n_samples, self.latent_dim, x.device)
+        x = self.columns.standardise(x)
+        mean, log_var = self._posterior(x)
+        _, out = self._draws(x, mean, log_var, eps)
+        return x, mean, log_var, eps, out
+
     def feature_scores(self, x, n_samples=1):
         """Each column's ``E_q[log p(x_j|z)]`` in the data's units, averaged
         over ``n_samples`` posterior draws fixed by the row (as in ``score``);
         NaN where ``x`` is missing. Their sum is the ELBO's reconstruction term.
         """
-        eps = row_noise(row_keys(x), 0, n_samples, self.latent_dim, x.device)
-        x = self.columns.standardise(x)
-        mean, log_var = self._posterior(x)
-        _, out = self._draws(x, mean, log_var, eps)
+        x, _, _, _, out = self._row_draws(x, n_samples)
         terms = self.likelihood.feature_log_prob(
             x[:, None].expand(-1, n_samples, -1), out
         ).mean(1)
@@ -157,10 +163,7 @@ class VariationalAutoencoder(nn.Module):
         observed ones (the most probable category for categorical columns):
         importance-weighted over ``n_samples`` posterior draws (MIWAE's
         estimate, Mattei & Frellsen, 2019). Observed entries stay."""
-        eps = row_noise(row_keys(x), 0, n_samples, self.latent_dim, x.device)
-        x_std = self.columns.standardise(x)
-        mean, log_var = self._posterior(x_std)
-        _, out = self._draws(x_std, mean, log_var, eps)
+        x_std, mean, log_var, eps, out = self._row_draws(x, n_samples)
         expected = self.likelihood.expectation(out.clone())
         log_lik, log_ratio = self._sample_terms(x_std, mean, log_var, eps, out)
         weights = torch.softmax(log_lik + log_ratio, dim=1)
