@@ -53,6 +53,7 @@ def dense_vae(**params):
         latent_dim=32,
         hidden_layer_sizes=(512, 512),
         likelihood="bernoulli",
+        n_importance_samples=1,  # ELBO scores while training; evaluate sets K
         random_state=0,
         **params,
     )

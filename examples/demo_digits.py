@@ -78,7 +78,7 @@ def main(out):
         f"adjusted Rand index {ari:.2f} against the digit labels"
     )
 
-    dae = DenoisingAE(noise_level=0.2, epochs=60, random_state=0).fit(X_train)
+    dae = DenoisingAE(noise_level=0.2, random_state=0).fit(X_train)
     noisy = np.clip(
         X_test + np.random.RandomState(1).normal(0, 0.2, X_test.shape), 0, 1
     )
@@ -100,7 +100,7 @@ def report_outliers(vae, X_test):
         np.r_[digit_scores, noise_scores],
     )
     print(
-        f"\nOutliers: mean ELBO {digit_scores.mean():.1f} nats for digits, "
+        f"\nOutliers: mean log-likelihood {digit_scores.mean():.1f} nats for digits, "
         f"{noise_scores.mean():.1f} for uniform noise; ROC-AUC {auc:.3f}"
     )
     print(

@@ -8,6 +8,7 @@ chunks. The estimator supplies ``_build_module``, ``_loss_schedule``,
 ``_check_values`` and ``_scorer`` (see ``_base.py``).
 """
 
+import math
 from contextlib import nullcontext
 
 import numpy as np
@@ -26,6 +27,9 @@ from .training.tensorboard import TensorBoard
 # values in the widest layer per forward pass at inference time (8 MB of
 # float32); larger chunks only add memory traffic
 _INFERENCE_ELEMENTS = 2**21
+# epochs="auto": the optimizer steps fit may take at least, and the least epochs
+AUTO_STEPS = 3000
+AUTO_MIN_EPOCHS = 50
 # training rows a new model takes its data statistics from (means, variance)
 _INIT_SAMPLES = 10_000
 
@@ -35,14 +39,18 @@ class TorchBackend:
 
     # ---- training -------------------------------------------------------------
 
-    def _train(self, X, train, val, epochs, fresh):
-        """Run ``epochs`` passes over rows ``train`` of ``X``, then set ``offset_``.
+    def _train(self, X, train, val, fresh, one_pass=False):
+        """Train on rows ``train`` of ``X``, then set ``offset_``.
 
-        ``val`` holds the validation rows, or is None.
+        ``fit`` runs up to its cap of epochs, watched for convergence;
+        ``one_pass`` (``partial_fit``) runs one epoch. ``val`` holds the
+        validation rows, or is None.
         """
         self._check_values(X)
+        cap = epoch_cap(self.epochs, len(train), self.batch_size)
         # made first: a missing tensorboard or checkpoint folder fails now
-        parts = self._callbacks(validating=val is not None)
+        parts = self._callbacks(val is not None, cap, watch=not one_pass)
+        epochs = 1 if one_pass else cap
         device = resolve_device(self.device) if fresh else self._sync_device()
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
         with seeded_torch(seed, device):
@@ -106,14 +114,18 @@ class TorchBackend:
             )
         return batch_norm
 
-    def _callbacks(self, validating):
-        """The parts of the training loop, in the order they see each event."""
+    def _callbacks(self, validating, cap, watch):
+        """The parts of the training loop, in the order they see each event.
+
+        ``cap`` is the number of epochs the learning-rate schedule spans;
+        ``watch`` adds early stopping and the convergence check.
+        """
         guard = callbacks.DivergenceGuard(self.learning_rate)
         schedule = self._loss_schedule()
         parts = [
             guard,
             callbacks.Schedules(
-                schedule, self.learning_rate, self.learning_rate_schedule, self.epochs
+                schedule, self.learning_rate, self.learning_rate_schedule, cap
             ),
         ]
         if self.verbose:
@@ -122,13 +134,18 @@ class TorchBackend:
             parts.append(TensorBoard(self.log_dir))
         if self.checkpoint is not None:
             parts.append(callbacks.Checkpoint(self.checkpoint))
-        stopping = None
-        if self.early_stopping:
-            stopping = callbacks.EarlyStopping(
-                self.n_iter_no_change, self.tol, schedule.settled_after, validating
+        convergence = None
+        if watch:
+            convergence = callbacks.Convergence(
+                self.n_iter_no_change,
+                self.tol,
+                schedule.settled_after,
+                stop=self.early_stopping,
+                keep_best=self.early_stopping and validating,
+                cap=self.epochs,
             )
-            parts.append(stopping)
-        parts.append(callbacks.InterruptHandler(guard, stopping))
+            parts.append(convergence)
+        parts.append(callbacks.InterruptHandler(guard, convergence))
         return parts
 
     def _start(self, module, device):
@@ -208,6 +225,19 @@ class TorchBackend:
         with torch.inference_mode(), _inference_threads(device):
             out = map_chunks(fn, X, self._chunk_size(cost), device)
         return out.numpy().astype(output_dtype(X), copy=False)
+
+
+def epoch_cap(epochs, n_train, batch_size):
+    """The most epochs ``fit`` runs: ``epochs``, or for ``'auto'`` enough for
+    ``AUTO_STEPS`` optimizer steps, and at least ``AUTO_MIN_EPOCHS``.
+
+    A fixed number of epochs is a few hundred steps on a small table, too
+    few to train on; a budget in steps trains small and large data alike.
+    """
+    if epochs != "auto":
+        return epochs
+    steps_per_epoch = math.ceil(n_train / max(1, min(batch_size, n_train)))
+    return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch))
 
 
 def _inference_threads(device):

@@ -63,7 +63,7 @@ class BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean", StrOptions({"auto"})],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
@@ -165,7 +165,7 @@ class BaseAutoencoder(
         if fresh:
             self._start_fit(X)
         train, val = split(self._rng, X.shape[0], self.validation_fraction)
-        self._train(X, train, val, self.epochs, fresh)
+        self._train(X, train, val, fresh)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -194,7 +194,7 @@ class BaseAutoencoder(
         X = validate_X(self, X, reset=fresh)
         if fresh:
             self._start_fit(X)
-        self._train(X, np.arange(X.shape[0]), None, 1, fresh)
+        self._train(X, np.arange(X.shape[0]), None, fresh, one_pass=True)
         return self
 
     def _start_fit(self, X):

@@ -5,7 +5,12 @@ from ._docs import fill_doc
 from ._vae import BaseVAE
 
 
-@fill_doc(hidden_default="(256,)", batch_norm_default="True")
+@fill_doc(
+    hidden_default="(256,)",
+    batch_norm_default="True",
+    likelihood_default="'gaussian'",
+    importance_default="1",
+)
 class ConvVAE(BaseVAE):
     """Variational autoencoder with convolutional layers, for images.
 
@@ -81,7 +86,7 @@ class ConvVAE(BaseVAE):
         kl_warmup_delay=0,
         n_importance_samples=1,
         train_importance_samples=1,
-        epochs=50,
+        epochs="auto",
         batch_size=128,
         learning_rate=1e-3,
         learning_rate_schedule="constant",

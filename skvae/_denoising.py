@@ -108,7 +108,7 @@ class DenoisingAE(BaseAutoencoder):
         activation="relu",
         dropout=0.0,
         batch_norm="auto",
-        epochs=50,
+        epochs="auto",
         batch_size=128,
         learning_rate=1e-3,
         learning_rate_schedule="constant",

@@ -108,7 +108,12 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         return self._restore(self._forward(self.module_.decode, codes))
 
 
-@fill_doc(hidden_default="(512,)", batch_norm_default="False")
+@fill_doc(
+    hidden_default="(512,)",
+    batch_norm_default="False",
+    likelihood_default="'heteroscedastic'",
+    importance_default="16",
+)
 class VAE(BaseVAE):
     """Variational autoencoder with dense (fully connected) layers.
 
@@ -120,8 +125,9 @@ class VAE(BaseVAE):
 
     Parameters
     ----------
-    latent_dim : int, default=2
-        Dimension of the latent space (2 for plotting it).
+    latent_dim : int, default=8
+        Dimension of the latent space: 8 leaves room for the dependencies
+        between columns that outliers break; 2 to plot it.
 
     %(dense_parameters)s
 
@@ -146,15 +152,15 @@ class VAE(BaseVAE):
     Notes
     -----
     ``score_samples`` estimates each sample's log-likelihood ``log p(x)``
-    in nats. With the default ``n_importance_samples=1`` it is the ELBO,
-    ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``, a lower bound; with ``K``
-    samples it is the importance-weighted bound
-    ``log mean_k p(x, z_k) / q(z_k|x)``, which is tighter and converges
-    to ``log p(x)``. The posterior draws of a sample are fixed by its
-    values, so that scores are deterministic and do not depend on which
-    other samples are scored. With ``likelihood="gaussian"`` numeric
-    columns are standardised inside the model and the scaling's Jacobian is
-    part of the score, which is a log-density of the data in its own units.
+    in nats. With ``K = n_importance_samples`` (16 by default) it is the
+    importance-weighted bound ``log mean_k p(x, z_k) / q(z_k|x)``, which
+    converges to ``log p(x)`` as ``K`` grows; ``K=1`` gives the ELBO,
+    ``E_q[log p(x|z)] - KL(q(z|x) || p(z))``. The posterior draws of a
+    sample are fixed by its values, so that scores are deterministic and
+    do not depend on which other samples are scored. With a Gaussian
+    likelihood numeric columns are standardised inside the model and the
+    scaling's Jacobian is part of the score, which is a log-density of the
+    data in its own units.
     A row with missing entries is scored by the likelihood of its observed
     ones.
 
@@ -178,19 +184,19 @@ class VAE(BaseVAE):
 
     def __init__(
         self,
-        latent_dim=2,
+        latent_dim=8,
         hidden_layer_sizes=(512,),
         activation="relu",
         dropout=0.0,
         batch_norm=False,
-        likelihood="gaussian",
+        likelihood="heteroscedastic",
         beta=1.0,
         kl_warmup_epochs=10,
         kl_warmup_delay=0,
-        n_importance_samples=1,
+        n_importance_samples=16,
         train_importance_samples=1,
         categorical_features="from_dtype",
-        epochs=50,
+        epochs="auto",
         batch_size=128,
         learning_rate=1e-3,
         learning_rate_schedule="constant",

@@ -94,7 +94,7 @@ def add_callback(monkeypatch, callback):
     monkeypatch.setattr(
         BaseAutoencoder,
         "_callbacks",
-        lambda self, **kwargs: [*parts(self, **kwargs), callback],
+        lambda self, *args, **kwargs: [*parts(self, *args, **kwargs), callback],
     )
 
 

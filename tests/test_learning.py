@@ -23,14 +23,18 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test):
 
 @pytest.fixture(scope="module")
 def vae(digits_split):
-    return VAE(epochs=30, random_state=0).fit(digits_split[0])
+    # one variance per feature: a variance per sample keeps less in 2-D codes
+    vae = VAE(latent_dim=2, likelihood="gaussian", n_importance_samples=1, epochs=30)
+    return vae.set_params(random_state=0).fit(digits_split[0])
 
 
 @pytest.fixture(scope="module")
 def untrained_vae(digits_split):
     # one step with a negligible learning rate: the initial network, which
     # already decodes every code to the mean digit (the best constant guess)
-    return VAE(epochs=1, learning_rate=1e-9, random_state=0).fit(digits_split[0])
+    vae = VAE(latent_dim=2, likelihood="gaussian", n_importance_samples=1, epochs=1)
+    vae.set_params(learning_rate=1e-9)
+    return vae.set_params(random_state=0).fit(digits_split[0])
 
 
 def test_vae_reconstructs_held_out_digits(vae, untrained_vae, digits_split):
@@ -85,7 +89,13 @@ def test_conv_vae_matches_a_dense_vae_of_the_same_size(digits_split):
     conv_mse, dense_mse = [], []
     for seed in range(3):
         conv = ConvVAE(**small, epochs=30, random_state=seed).fit(X_train)
-        dense = VAE(hidden_layer_sizes=(200,), epochs=30, random_state=seed)
+        dense = VAE(
+            latent_dim=2,
+            likelihood="gaussian",  # as the ConvVAE's: one output per pixel
+            hidden_layer_sizes=(200,),
+            epochs=30,
+            random_state=seed,
+        )
         dense.fit(X_train)
         assert abs(n_parameters(conv) - n_parameters(dense)) < 0.1 * n_parameters(dense)
         conv_mse.append(reconstruction_mse(conv, X_test))
@@ -148,7 +158,12 @@ def test_denoising_scores_are_negative_reconstruction_errors(digits_split):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda **kw: VAE(**kw), lambda **kw: DenoisingAE(latent_dim=4, **kw)],
+    [
+        # one variance per pixel: a model that learns the outliers ranks them
+        # among the digits (a variance per sample ranks them apart regardless)
+        lambda **kw: VAE(latent_dim=2, likelihood="gaussian", **kw),
+        lambda **kw: DenoisingAE(latent_dim=4, **kw),
+    ],
     ids=["VAE", "DenoisingAE"],
 )
 def test_trimmed_training_leaves_outliers_in_the_data_unlearned(make, digits_split):
@@ -165,3 +180,23 @@ def test_trimmed_training_leaves_outliers_in_the_data_unlearned(make, digits_spl
     plain, trimmed = auc(0.0), auc(0.1)
     assert plain < 0.97  # learned as normal: they rank among the digits
     assert trimmed > 0.99
+
+
+def factor_rows(rng, mixing, n):
+    """10 features driven by 3 hidden factors, plus a little noise."""
+    return rng.normal(size=(n, 3)) @ mixing + 0.1 * rng.normal(size=(n, 10))
+
+
+@pytest.mark.parametrize("contaminated", [False, True], ids=["clean", "contaminated"])
+def test_defaults_find_outliers_in_a_few_hundred_rows(contaminated):
+    # a small table in its own units: no scaler, no settings, a few seconds
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(3, 10))
+    X = factor_rows(rng, mixing, 300) * 50 + 1000
+    outliers = rng.uniform(-3, 3, size=(30, 10)) * 50 + 1000
+    X_train = np.r_[X[:250], outliers[:15]] if contaminated else X[:250]
+    X_test = np.r_[X[250:], outliers[15:]]
+    is_outlier = np.r_[np.zeros(50), np.ones(15)]
+    vae = VAE(random_state=0).fit(X_train)
+    auc = roc_auc_score(is_outlier, -vae.score_samples(X_test))
+    assert auc > 0.98

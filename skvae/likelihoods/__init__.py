@@ -7,5 +7,12 @@ Importing a likelihood's module registers it in ``LIKELIHOODS`` by its
 from .base import LIKELIHOODS, Likelihood
 from .bernoulli import BernoulliLikelihood
 from .gaussian import GaussianLikelihood
+from .heteroscedastic import HeteroscedasticGaussian
 
-__all__ = ["LIKELIHOODS", "Likelihood", "GaussianLikelihood", "BernoulliLikelihood"]
+__all__ = [
+    "LIKELIHOODS",
+    "Likelihood",
+    "GaussianLikelihood",
+    "HeteroscedasticGaussian",
+    "BernoulliLikelihood",
+]

@@ -5,6 +5,7 @@ import os
 import sys
 import warnings
 
+from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from .devices import clone_state
@@ -67,17 +68,21 @@ class DivergenceGuard(Callback):
         self.snapshot = None  # the epoch is recorded: its weights stand
 
 
-class EarlyStopping(Callback):
-    """Stop when the metric has not improved by ``tol`` for ``patience`` epochs.
+class Convergence(Callback):
+    """Watch the metric for improvements of more than ``tol``.
 
     The leading epochs of the loss schedule that are not yet ``settled``
-    are ignored. With ``keep_best`` (a validation split), training ends on
-    the weights of the best epoch.
+    are ignored. With ``stop``, training ends once the metric has not
+    improved for ``patience`` epochs (early stopping); with ``keep_best``
+    (a validation split), on the weights of the best epoch. If the epoch
+    cap ends training while the metric still improved within the last
+    ``patience`` epochs, a ``ConvergenceWarning`` says so.
     """
 
-    def __init__(self, patience, tol, settled_after, keep_best):
+    def __init__(self, patience, tol, settled_after, *, stop, keep_best, cap):
         self.patience, self.tol = patience, tol
-        self.settled_after, self.keep_best = settled_after, keep_best
+        self.settled_after, self.stop, self.keep_best = settled_after, stop, keep_best
+        self.cap = cap  # how the user set the cap, for the warning
         self.best, self.best_state, self.stale = -math.inf, None, 0
 
     def on_epoch_end(self, run):
@@ -89,11 +94,30 @@ class EarlyStopping(Callback):
                 self.best_state = clone_state(run.module)
         else:
             self.stale += 1
-        run.stop = run.stop or self.stale >= self.patience
+        if self.stop:
+            run.stop = run.stop or self.stale >= self.patience
 
     def on_train_end(self, run):
-        if self.best_state is not None and not run.failed:
+        if run.failed:
+            return
+        if self.best_state is not None:
             run.module.load_state_dict(self.best_state)
+        if run.n_done == run.epochs and self.stale < self.patience:
+            self._warn_cap(run)
+
+    def _warn_cap(self, run):
+        watched = "validation score" if run.val is not None else "training loss"
+        cap = f"epochs={self.cap!r}" + (
+            f" ({run.epochs} epochs here)" if self.cap == "auto" else ""
+        )
+        warn_caller(
+            f"{type(run.estimator).__name__} stopped at its cap of {cap} while "
+            f"its {watched} was still improving (by more than tol={self.tol} "
+            f"within the last {self.patience} epochs). It may score and "
+            f"reconstruct better with more epochs: raise epochs, or call fit "
+            f"with warm_start=True to train on.",
+            ConvergenceWarning,
+        )
 
 
 class InterruptHandler(Callback):
@@ -103,15 +127,15 @@ class InterruptHandler(Callback):
     ends as usual, on the best epoch's weights with early stopping.
     """
 
-    def __init__(self, guard, early_stopping=None):
-        self.guard, self.early_stopping = guard, early_stopping
+    def __init__(self, guard, convergence=None):
+        self.guard, self.convergence = guard, convergence
 
     def on_exception(self, run, exc):
         if not isinstance(exc, KeyboardInterrupt):
             return False
         if self.guard.snapshot is not None:
             restore(run, self.guard.snapshot)
-        if getattr(self.early_stopping, "best_state", None) is not None:
+        if getattr(self.convergence, "best_state", None) is not None:
             kept = "the weights of the epoch with the best validation score"
         elif run.n_done:
             kept = "the weights of the last finished epoch"
@@ -169,8 +193,8 @@ class Checkpoint(Callback):
         run.estimator.save(self.path)
 
 
-def warn_caller(message):
-    """A UserWarning that points at the user's code.
+def warn_caller(message, category=UserWarning):
+    """A warning that points at the user's code.
 
     That is the first frame outside skvae and scikit-learn (whose
     ``_fit_context`` wraps ``fit``).
@@ -184,4 +208,4 @@ def warn_caller(message):
         frame.f_code.co_filename
     ).startswith(libraries):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)
