@@ -12,8 +12,12 @@ Rows may have missing entries, NaN in ``x``: their log-probabilities are 0
 flows through them.
 """
 
+import math
+
 import torch
 from torch import nn
+
+LOG_2PI = math.log(2 * math.pi)
 
 LIKELIHOODS = {}
 
@@ -28,6 +32,14 @@ def missing_entries(x):
     if x.device.type != "cuda" and not torch.isnan(x.sum()):
         return None
     return x.isnan()
+
+
+def log_data_variance(x):
+    """The log of the variance of all observed entries of ``x`` together
+    (0 if there are none): the scale a Gaussian starts from and floors at."""
+    observed = x[~x.isnan()]
+    variance = observed.var(correction=0) if observed.numel() else x.new_ones(())
+    return float(torch.log(variance.clamp_min(1e-12)))
 
 
 class Likelihood(nn.Module):

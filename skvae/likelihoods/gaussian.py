@@ -6,9 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Likelihood, missing_entries
-
-LOG_2PI = math.log(2 * math.pi)
+from .base import LOG_2PI, Likelihood, log_data_variance, missing_entries
 
 
 class GaussianLikelihood(Likelihood):
@@ -33,11 +31,9 @@ class GaussianLikelihood(Likelihood):
     def initialise(self, x):
         """Start at the data's overall variance, floored at 1e-3 of its std;
         decoder outputs are offsets from the mean training sample."""
-        observed = x[~x.isnan()]
-        variance = observed.var(correction=0) if observed.numel() else x.new_ones(())
-        log_var = torch.log(variance.clamp_min(1e-12))
-        self.log_var.fill_(float(log_var))
-        self.min_log_var.fill_(float(log_var) + 2 * math.log(1e-3))
+        log_var = log_data_variance(x)
+        self.log_var.fill_(log_var)
+        self.min_log_var.fill_(log_var + 2 * math.log(1e-3))
         return x.nanmean(0).nan_to_num(0.0)
 
     def log_variance(self):

@@ -5,9 +5,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import Likelihood, missing_entries
+from .base import LOG_2PI, Likelihood, log_data_variance, missing_entries
 
-LOG_2PI = math.log(2 * math.pi)
 # the least variance, relative to the data's overall variance
 VARIANCE_FLOOR = 1e-3
 
@@ -36,13 +35,11 @@ class HeteroscedasticGaussian(Likelihood):
     @torch.no_grad()
     def initialise(self, x):
         """Decoder outputs start at the mean sample and the data's variance."""
-        observed = x[~x.isnan()]
-        variance = observed.var(correction=0) if observed.numel() else x.new_ones(())
-        log_var = float(torch.log(variance.clamp_min(1e-12)))
+        log_var = log_data_variance(x)
         self.min_log_var.fill_(log_var + math.log(VARIANCE_FLOOR))
-        # the decoder's raw output r maps to floor + softplus(r - floor)
-        excess = log_var - float(self.min_log_var)
-        raw = float(self.min_log_var) + excess + math.log(-math.expm1(-excess))
+        # the decoder's raw output r maps to floor + softplus(r - floor),
+        # which is log_var for this r
+        raw = log_var + math.log1p(-VARIANCE_FLOOR)
         mean = x.nanmean(0).nan_to_num(0.0)
         return torch.cat([mean, torch.full_like(mean, raw)])
 
