@@ -115,9 +115,9 @@ def detectors(seed, images, epochs):
     from pyod.models.vae import VAE as PyodVAE
 
     scaled = (lambda m: m) if images else (lambda m: make_pipeline(StandardScaler(), m))
-    # skvae's VAE standardises tables itself
     trained = {"epochs": epochs} if images and epochs else {}
     found = {
+        # skvae's VAE standardises tables itself: no scaler
         "skvae VAE": sklearn_style(VAE(random_state=seed, **trained)),
         "kNN": pyod_style(scaled(KNN(n_neighbors=5))),
         "LOF": pyod_style(scaled(LOF())),
