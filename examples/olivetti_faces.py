@@ -33,7 +33,7 @@ def main():
 
     print("1. 2-D codes: VAE, DenoisingAE, PCA, TSNE")
     reducers = {
-        "VAE": VAE(latent_dim=2, likelihood="bernoulli", epochs=300, random_state=0),
+        "VAE": VAE(latent_dim=2, likelihood="bernoulli", random_state=0),
         "DenoisingAE": DenoisingAE(latent_dim=2, epochs=300, random_state=0),
         "PCA": PCA(n_components=2),
         "TSNE": TSNE(n_components=2, random_state=0),
@@ -49,7 +49,7 @@ def main():
 
     print("2. New faces from a VAE's prior")
     # pixel intensities in [0, 1]: a Bernoulli decoder gives smooth mean faces
-    vae = VAE(latent_dim=16, likelihood="bernoulli", epochs=300, random_state=0)
+    vae = VAE(latent_dim=16, likelihood="bernoulli", random_state=0)
     vae.fit(faces)
     fig, ax = plt.subplots(figsize=(10, 4.2))
     plot_images(vae.sample(20, random_state=0), SHAPE, cmap="gray", ax=ax)

@@ -30,6 +30,9 @@ _INFERENCE_ELEMENTS = 2**21
 # epochs="auto": the optimizer steps fit may take at least, and the least epochs
 AUTO_STEPS = 3000
 AUTO_MIN_EPOCHS = 50
+# n_iter_no_change="auto": the least patience in epochs, and in optimizer steps
+AUTO_PATIENCE_EPOCHS = 10
+AUTO_PATIENCE_STEPS = 100
 # training rows a new model takes its data statistics from (means, variance)
 _INIT_SAMPLES = 10_000
 
@@ -48,8 +51,9 @@ class TorchBackend:
         """
         self._check_values(X)
         cap = epoch_cap(self.epochs, len(train), self.batch_size)
+        patience = epoch_patience(self.n_iter_no_change, len(train), self.batch_size)
         # made first: a missing tensorboard or checkpoint folder fails now
-        parts = self._callbacks(val is not None, cap, watch=not one_pass)
+        parts = self._callbacks(val is not None, cap, patience, watch=not one_pass)
         epochs = 1 if one_pass else cap
         device = resolve_device(self.device) if fresh else self._sync_device()
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
@@ -114,11 +118,12 @@ class TorchBackend:
             )
         return batch_norm
 
-    def _callbacks(self, validating, cap, watch):
+    def _callbacks(self, validating, cap, patience, watch):
         """The parts of the training loop, in the order they see each event.
 
         ``cap`` is the number of epochs the learning-rate schedule spans;
-        ``watch`` adds early stopping and the convergence check.
+        ``watch`` adds early stopping, with ``patience`` in epochs, and the
+        convergence check.
         """
         guard = callbacks.DivergenceGuard(self.learning_rate)
         schedule = self._loss_schedule()
@@ -137,7 +142,7 @@ class TorchBackend:
         convergence = None
         if watch:
             convergence = callbacks.Convergence(
-                self.n_iter_no_change,
+                patience,
                 self.tol,
                 schedule.settled_after,
                 stop=self.early_stopping,
@@ -236,8 +241,29 @@ def epoch_cap(epochs, n_train, batch_size):
     """
     if epochs != "auto":
         return epochs
+    return max(AUTO_MIN_EPOCHS, _epochs_for(AUTO_STEPS, n_train, batch_size))
+
+
+def epoch_patience(n_iter_no_change, n_train, batch_size):
+    """Early stopping's patience in epochs: ``n_iter_no_change``, or for
+    ``'auto'`` ``AUTO_PATIENCE_EPOCHS``, or as many as ``AUTO_PATIENCE_STEPS``
+    optimizer steps take if that is more.
+
+    Ten epochs of a table of 200 rows are 20 steps, in which the noisy
+    score of a small validation split often fails to improve although the
+    model has barely started to learn.
+    """
+    if n_iter_no_change != "auto":
+        return n_iter_no_change
+    return max(
+        AUTO_PATIENCE_EPOCHS, _epochs_for(AUTO_PATIENCE_STEPS, n_train, batch_size)
+    )
+
+
+def _epochs_for(steps, n_train, batch_size):
+    """The epochs that take at least ``steps`` optimizer steps."""
     steps_per_epoch = math.ceil(n_train / max(1, min(batch_size, n_train)))
-    return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch))
+    return math.ceil(steps / steps_per_epoch)
 
 
 def _inference_threads(device):

@@ -116,7 +116,7 @@ class DenoisingAE(BaseAutoencoder):
         weight_decay=0.0,
         validation_fraction=0.1,
         early_stopping=True,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         contamination=0.1,
         trim_fraction=0.0,

@@ -157,8 +157,10 @@ or None, default='from_dtype'
         ``n_iter_no_change`` epochs. With validation, the weights of the
         best epoch are restored.
 
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
+    n_iter_no_change : int or 'auto', default='auto'
+        Patience of early stopping, in epochs. 'auto' waits 10 epochs, or
+        as many as 100 optimizer steps take if that is more (on tables of
+        a few hundred rows, where ten epochs are a few dozen steps).
 
     tol : float, default=1e-4
         Minimum improvement (nats per sample for scores) that resets the

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skvae import VAE, ConvVAE, DenoisingAE
-from skvae._backend import epoch_cap
+from skvae._backend import epoch_cap, epoch_patience
 
 FAST_KW = dict(epochs=3, random_state=0)
 
@@ -450,3 +450,15 @@ def test_batch_norm_auto_is_on_for_conv_backbones_only(digits):
     assert not has_batch_norm(
         VAE(hidden_layer_sizes=(8,), batch_norm="auto", **FAST_KW).fit(X)
     )
+
+
+def test_auto_patience_counts_optimizer_steps_on_small_data(digits):
+    # 10 epochs, or as many as 100 optimizer steps take
+    assert epoch_patience("auto", n_train=54_000, batch_size=128) == 10
+    assert epoch_patience("auto", n_train=270, batch_size=128) == 34
+    assert epoch_patience("auto", n_train=60, batch_size=128) == 100
+    assert epoch_patience(3, n_train=60, batch_size=128) == 3
+    # 54 training rows make one step per epoch: early stopping waits 100
+    # epochs after the first (with tol this high, no later epoch improves)
+    est = VAE(hidden_layer_sizes=(8,), tol=1e9, kl_warmup_epochs=0, random_state=0)
+    assert est.fit(digits[0][:60]).n_iter_ == 1 + 100
