@@ -147,7 +147,6 @@ class TorchBackend:
                 schedule.settled_after,
                 stop=self.early_stopping,
                 keep_best=self.early_stopping and validating,
-                cap=self.epochs,
             )
             parts.append(convergence)
         parts.append(callbacks.InterruptHandler(guard, convergence))

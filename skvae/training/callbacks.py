@@ -79,10 +79,9 @@ class Convergence(Callback):
     ``patience`` epochs, a ``ConvergenceWarning`` says so.
     """
 
-    def __init__(self, patience, tol, settled_after, *, stop, keep_best, cap):
+    def __init__(self, patience, tol, settled_after, *, stop, keep_best):
         self.patience, self.tol = patience, tol
         self.settled_after, self.stop, self.keep_best = settled_after, stop, keep_best
-        self.cap = cap  # how the user set the cap, for the warning
         self.best, self.best_state, self.stale = -math.inf, None, 0
 
     def on_epoch_end(self, run):
@@ -107,8 +106,9 @@ class Convergence(Callback):
 
     def _warn_cap(self, run):
         watched = "validation score" if run.val is not None else "training loss"
-        cap = f"epochs={self.cap!r}" + (
-            f" ({run.epochs} epochs here)" if self.cap == "auto" else ""
+        setting = run.estimator.epochs  # as the user set it
+        cap = f"epochs={setting!r}" + (
+            f" ({run.epochs} epochs here)" if setting == "auto" else ""
         )
         warn_caller(
             f"{type(run.estimator).__name__} stopped at its cap of {cap} while "
