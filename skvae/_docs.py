@@ -78,9 +78,9 @@ default=%(likelihood_default)s
         ``decision_function`` and ``offset_``: the importance-weighted
         bound of Burda et al. (2016), which rises towards ``log p(x)`` as
         ``K`` grows; ``K=1`` is the ELBO, which ranks outliers less
-        steadily and scores about ``K`` times faster. Scoring costs about ``K``
-        decoder passes per sample, in bounded memory. It may be raised
-        after ``fit`` to evaluate a trained model more tightly (e.g.
+        steadily. Scoring costs about ``K`` decoder passes per sample, in
+        bounded memory. It may be raised after ``fit`` to evaluate a
+        trained model more tightly (e.g.
         ``set_params(n_importance_samples=1000)``); ``offset_`` keeps the
         value it had at ``fit``. Validation scores (early stopping) use
         the bound that training maximises (``train_importance_samples``).
@@ -135,10 +135,10 @@ or None, default='from_dtype'
         along half a cosine from ``learning_rate`` to 2%% of it over the
         first ``epochs`` epochs (with 'auto', its cap) the model trains
         (``n_iter_``, counted across ``partial_fit`` calls too) and keeps
-        it there. With the
-        noise of the late steps damped, a model that has time to converge
-        ends at a better optimum (2.6 nats on the test ELBO of a 50-epoch
-        VAE on MNIST); with too few epochs for that, 'constant' learns more.
+        it there. With the noise of the late steps damped, a model that
+        has time to converge ends at a better optimum (2.6 nats on the test
+        ELBO of a 50-epoch VAE on MNIST); with too few epochs for that,
+        'constant' learns more.
 
     optimizer : {'adam', 'adamw', 'rmsprop', 'sgd'}, default='adam'
         Optimisation algorithm ('sgd' uses Nesterov momentum 0.9).
