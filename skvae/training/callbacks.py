@@ -106,6 +106,7 @@ class Convergence(Callback):
 
     def _warn_cap(self, run):
         watched = "validation score" if run.val is not None else "training loss"
+        window = min(self.patience, run.n_done)  # a short fit ran fewer epochs
         setting = run.estimator.epochs  # as the user set it
         cap = f"epochs={setting!r}" + (
             f" ({run.epochs} epochs here)" if setting == "auto" else ""
@@ -113,7 +114,7 @@ class Convergence(Callback):
         warn_caller(
             f"{type(run.estimator).__name__} stopped at its cap of {cap} while "
             f"its {watched} was still improving (by more than tol={self.tol} "
-            f"within the last {self.patience} epochs). It may score and "
+            f"within the last {window} epochs). It may score and "
             f"reconstruct better with more epochs: raise epochs, or call fit "
             f"with warm_start=True to train on.",
             ConvergenceWarning,
