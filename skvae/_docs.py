@@ -48,13 +48,14 @@ _FRAGMENTS = {
 default=%(likelihood_default)s
         Decoder distribution ``p(x|z)``. 'heteroscedastic' is a Gaussian
         whose variance the decoder predicts for each sample and feature
-        (at least 1e-3 of the data's variance), a density that is tight
-        where the data is and wide where it spreads: the best outlier
-        scores on tables. 'gaussian' learns one variance per feature
-        (floored at 1e-3 of the data's standard deviation). Both
-        standardise numeric columns inside dense models. 'bernoulli'
-        needs ``X`` in [0, 1] (scale with ``MinMaxScaler``) and suits
-        pixel intensities.
+        (at least 1e-3 of the data's variance, and for values on a grid,
+        such as counts, at least the rounding's variance ``step**2 / 12``),
+        a density that is tight where the data is and wide where it
+        spreads: the best outlier scores on tables. 'gaussian' learns one
+        variance per feature (floored at 1e-3 of the data's standard
+        deviation). Both standardise numeric columns inside dense models.
+        'bernoulli' needs ``X`` in [0, 1] (scale with ``MinMaxScaler``)
+        and suits pixel intensities.
 
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE). Scores

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy.stats import multivariate_normal
 
 from skvae import VAE, ConvVAE
+from skvae.likelihoods.heteroscedastic import VARIANCE_FLOOR, HeteroscedasticGaussian
 from skvae.modules.noise import row_keys, row_noise
 
 KW = dict(latent_dim=4, epochs=15, random_state=0)
@@ -182,3 +184,29 @@ def test_n_importance_samples_is_validated_when_scoring(fitted_vaes, digits):
             vae.score_samples(digits[0][:5])
     finally:
         vae.set_params(n_importance_samples=1)
+
+
+def test_heteroscedastic_floor_is_the_rounding_variance_of_values_on_a_grid():
+    rng = np.random.default_rng(0)
+    halves = rng.integers(0, 5, 500) * 0.5  # values recorded in steps of 0.5
+    x = torch.tensor(np.c_[halves, rng.normal(size=500)], dtype=torch.float32)
+    x[::7, 0] = float("nan")  # gaps do not count as values
+    likelihood = HeteroscedasticGaussian(2)
+    offset = likelihood.initialise(x)
+    floor = likelihood.min_log_var.exp().tolist()
+    assert floor[0] == pytest.approx(0.5**2 / 12, rel=1e-4)
+    # a continuous feature keeps the floor relative to the data's variance
+    data_variance = float(x[~x.isnan()].var(correction=0))
+    assert floor[1] == pytest.approx(VARIANCE_FLOOR * data_variance, rel=1e-4)
+    # both start at the data's variance, above their floors
+    raw = offset[2:]
+    start = likelihood.min_log_var + F.softplus(raw - likelihood.min_log_var)
+    assert start.exp().tolist() == pytest.approx([data_variance] * 2, rel=1e-4)
+
+
+def test_scores_of_counts_generalise_to_held_out_rows(digits_split):
+    # pixel intensities are counts 0..16: a density tighter than their
+    # rounding would score training rows far above held-out ones
+    X_train, X_test = digits_split[0] * 16, digits_split[1] * 16
+    vae = VAE(epochs=30, random_state=0).fit(X_train)
+    assert vae.score(X_train) - vae.score(X_test) < 6.5  # 8.4 without the grid

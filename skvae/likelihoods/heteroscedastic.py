@@ -17,11 +17,15 @@ class HeteroscedasticGaussian(Likelihood):
     One variance per feature (``'gaussian'``) makes the model as unsure of
     a feature everywhere. Here the variance follows the latent code: tight
     where the data is tight, wide where it spreads, so the density adapts
-    to each region of the data, as a nearest-neighbour density does. The
-    variance stays above 1e-3 of the data's overall variance (3% of a
-    standardised column's spread): without a floor, a model could claim
-    near certainty about training values and its likelihood would grow
-    without bound.
+    to each region of the data, as a nearest-neighbour density does.
+
+    Without a floor, a model could claim near certainty about training
+    values and its likelihood would grow without bound. The variance stays
+    above 1e-3 of the data's overall variance (3% of a standardised
+    column's spread), and above ``step**2 / 12`` for a feature whose values
+    lie on a grid of spacing ``step`` (counts, integers, rounded
+    measurements): the variance of the rounding, below which the density
+    would claim a precision the recorded values do not have.
     """
 
     name = "heteroscedastic"
@@ -30,18 +34,24 @@ class HeteroscedasticGaussian(Likelihood):
 
     def __init__(self, n_features):
         super().__init__(n_features)
-        self.register_buffer("min_log_var", torch.tensor(math.log(VARIANCE_FLOOR)))
+        floor = torch.full((n_features,), math.log(VARIANCE_FLOOR))
+        self.register_buffer("min_log_var", floor)
 
     @torch.no_grad()
     def initialise(self, x):
-        """Decoder outputs start at the mean sample and the data's variance."""
+        """Decoder outputs start at the mean sample and the data's variance
+        (or twice a feature's floor, where that is more)."""
         log_var = log_data_variance(x)
-        self.min_log_var.fill_(log_var + math.log(VARIANCE_FLOOR))
-        # the decoder's raw output r maps to floor + softplus(r - floor),
-        # which is log_var for this r
-        raw = log_var + math.log1p(-VARIANCE_FLOOR)
+        rounding = grid_spacing(x).square() / 12
+        self.min_log_var.copy_(
+            rounding.clamp_min(math.exp(log_var) * VARIANCE_FLOOR).log()
+        )
+        # the decoder's raw output r maps to floor + softplus(r - floor):
+        # invert that for the starting log-variance
+        above_floor = (log_var - self.min_log_var).clamp_min(math.log(2))
+        raw = self.min_log_var + torch.log(torch.expm1(above_floor))
         mean = x.nanmean(0).nan_to_num(0.0)
-        return torch.cat([mean, torch.full_like(mean, raw)])
+        return torch.cat([mean, raw])
 
     def feature_log_prob(self, x, out):
         mean, raw = out.unflatten(-1, (2, self.n_features)).unbind(-2)
@@ -55,3 +65,14 @@ class HeteroscedasticGaussian(Likelihood):
 
     def mean(self, out):
         return out[..., : self.n_features]
+
+
+def grid_spacing(x):
+    """Per column, the least gap between distinct observed values of ``x``:
+    the spacing of the grid the values lie on (0 for a constant column).
+    Continuous values have gaps near 0, which leaves their floor as it is."""
+    ordered = x.nan_to_num(math.inf).sort(dim=0).values
+    # the appended inf makes a gap (left out below) even for a single row
+    gaps = ordered.diff(dim=0, append=torch.full_like(ordered[:1], math.inf))
+    gaps = gaps.where((gaps > 0) & gaps.isfinite(), math.inf).amin(dim=0)
+    return gaps.where(gaps.isfinite(), 0.0)
