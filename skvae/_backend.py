@@ -208,8 +208,8 @@ class TorchBackend:
         fn, cost = self._scorer(validation=True)
         with torch.inference_mode():
             chunks = index.split(self._chunk_size(cost))
-            scores = [fn(rows.take(c)) for c in chunks]
-            return float(torch.cat(scores).mean())
+            # a running sum: no result outlives its chunk (see map_chunks)
+            return float(sum(fn(rows.take(c)).sum() for c in chunks)) / len(index)
 
     def _set_offset(self, rows):
         """``offset_``: the ``contamination`` quantile of the scores of all ``rows``."""

@@ -554,6 +554,7 @@ def test_model_files_of_skvae_0_1_0_load_and_score_alike(name, digits):
     data = pathlib.Path(__file__).parent / "data"
     model = skvae.load(data / f"{name}-0.1.0.skvae")
     expected = np.load(data / "scores-0.1.0.npz")[name]
-    np.testing.assert_array_equal(model.score_samples(digits[0][:20]), expected)
+    # alike up to float32 rounding, which differs between CPUs' kernels
+    np.testing.assert_allclose(model.score_samples(digits[0][:20]), expected, rtol=1e-6)
     model.partial_fit(digits[0][:200])  # and it trains on
     assert model.n_iter_ == 3

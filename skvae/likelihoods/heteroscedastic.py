@@ -5,10 +5,12 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import LOG_2PI, Likelihood, log_data_variance, missing_entries
+from .base import LOG_2PI, Likelihood, column_means, log_data_variance, missing_entries
 
 # the least variance, relative to the data's overall variance
 VARIANCE_FLOOR = 1e-3
+# values grid_spacing sorts at once
+_SORT_ELEMENTS = 2**20
 
 
 class HeteroscedasticGaussian(Likelihood):
@@ -50,7 +52,7 @@ class HeteroscedasticGaussian(Likelihood):
         # invert that for the starting log-variance
         above_floor = (log_var - self.min_log_var).clamp_min(math.log(2))
         raw = self.min_log_var + torch.log(torch.expm1(above_floor))
-        mean = x.nanmean(0).nan_to_num(0.0)
+        mean = column_means(x).nan_to_num(0.0)
         return torch.cat([mean, raw])
 
     def feature_log_prob(self, x, out):
@@ -71,6 +73,13 @@ def grid_spacing(x):
     """Per column, the least gap between distinct observed values of ``x``:
     the spacing of the grid the values lie on (0 for a constant column).
     Continuous values have gaps near 0, which leaves their floor as it is."""
+    # a few columns at a time: sorting makes copies and int64 indices, which
+    # for a whole 10,000-row sample of wide data would be hundreds of MB
+    block = max(1, _SORT_ELEMENTS // max(1, len(x)))
+    return torch.cat([_least_gaps(part) for part in x.split(block, dim=1)])
+
+
+def _least_gaps(x):
     ordered = x.nan_to_num(math.inf).sort(dim=0).values
     # the appended inf makes a gap (left out below) even for a single row
     gaps = ordered.diff(dim=0, append=torch.full_like(ordered[:1], math.inf))

@@ -12,7 +12,7 @@ entries are missing (Mattei & Frellsen, 2019; Nazábal et al., 2020).
 import torch
 from torch import nn
 
-from ..likelihoods.base import missing_entries
+from ..likelihoods.base import missing_entries, observed_moments
 
 
 class Columns(nn.Module):
@@ -60,9 +60,9 @@ class Columns(nn.Module):
         (a constant or empty column keeps scale 1, as in ``StandardScaler``)."""
         if not self.standardised:
             return
-        numbers = x[:, self.numbers]
-        loc = numbers.nanmean(0)
-        std = (numbers - loc).square().nanmean(0).sqrt()
+        numbers = x[:, self.numbers] if self.mixed else x
+        loc, variance = observed_moments(numbers, dim=0)
+        std = variance.sqrt()
         self.loc.copy_(loc.nan_to_num(0.0))
         self.scale.copy_(torch.where(std > 1e-12, std, 1.0).nan_to_num(1.0))
 

@@ -124,7 +124,8 @@ class DeviceRows:
         """
         if self._resident is None:
             return map_chunks(fn, self._X, size, self.device)
-        return torch.cat([fn(chunk) for chunk in self._resident.split(size)]).cpu()
+        results = (fn(chunk) for chunk in self._resident.split(size))
+        return _gathered(results, len(self._resident), self.device).cpu()
 
 
 def map_chunks(fn, X, size, device):
@@ -133,9 +134,25 @@ def map_chunks(fn, X, size, device):
     One chunk exists at a time: each is converted, moved and released
     before the next is read.
     """
-    return torch.cat(
-        [
-            fn(torch.from_numpy(as_float32(X[start : start + size])).to(device)).cpu()
-            for start in range(0, X.shape[0], size)
-        ]
+    chunks = (
+        torch.from_numpy(as_float32(X[start : start + size])).to(device)
+        for start in range(0, X.shape[0], size)
     )
+    return _gathered(map(fn, chunks), X.shape[0], torch.device("cpu"))
+
+
+def _gathered(results, n_rows, device):
+    """Consecutive chunks' ``results``, written into one tensor of ``n_rows``
+    rows on ``device`` as they come.
+
+    Kept in a list until the end, the small results would sit between the
+    chunks' large temporaries on the heap, which then grows with the
+    number of chunks (to hundreds of MB for 60,000 rows).
+    """
+    out, start = None, 0
+    for result in results:
+        if out is None:
+            out = result.new_empty((n_rows, *result.shape[1:]), device=device)
+        out[start : start + len(result)] = result
+        start += len(result)
+    return out
