@@ -208,7 +208,7 @@ class TorchBackend:
         fn, cost = self._scorer(validation=True)
         with torch.inference_mode():
             chunks = index.split(self._chunk_size(cost))
-            # a running sum: no result outlives its chunk (see map_chunks)
+            # a running sum: no result outlives its chunk (see data._gathered)
             return float(sum(fn(rows.take(c)).sum() for c in chunks)) / len(index)
 
     def _set_offset(self, rows):

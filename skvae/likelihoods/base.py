@@ -34,28 +34,21 @@ def missing_entries(x):
     return x.isnan()
 
 
-def column_means(x):
-    """The mean of each column's observed entries (NaN where there are
-    none); complete data takes one pass and makes no copy."""
-    return x.mean(0) if missing_entries(x) is None else x.nanmean(0)
-
-
-def observed_moments(x, dim=None):
-    """Mean and variance (``ddof=0``) of the observed entries of ``x``, NaN
-    left out, along ``dim`` (all entries if None); NaN where none is
-    observed. Complete data takes one pass and makes no copy."""
+def column_moments(x):
+    """Mean and variance (``ddof=0``) of each column's observed entries, NaN
+    where a column has none; complete data takes one pass and makes no copy."""
     if missing_entries(x) is None:
-        variance, mean = torch.var_mean(x, dim=dim, correction=0)
+        variance, mean = torch.var_mean(x, dim=0, correction=0)
         return mean, variance
-    mean = x.nanmean() if dim is None else x.nanmean(dim, keepdim=True)
-    variance = (x - mean).square().nanmean(dim)
-    return (mean if dim is None else mean.squeeze(dim)), variance
+    mean = x.nanmean(0)
+    return mean, (x - mean).square().nanmean(0)
 
 
 def log_data_variance(x):
     """The log of the variance of all observed entries of ``x`` together
     (0 if there are none): the scale a Gaussian starts from and floors at."""
-    variance = observed_moments(x)[1].nan_to_num(1.0)
+    _, variance = column_moments(x.reshape(-1, 1))
+    variance = variance.nan_to_num(1.0)
     return float(torch.log(variance.clamp_min(1e-12)))
 
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ..training.data import value_range
-from .base import Likelihood, column_means, missing_entries
+from .base import Likelihood, column_moments, missing_entries
 
 
 class BernoulliLikelihood(Likelihood):
@@ -14,7 +14,7 @@ class BernoulliLikelihood(Likelihood):
 
     def initialise(self, x):
         """Decoder logits are offsets from the log-odds of the mean sample."""
-        return torch.logit(column_means(x).nan_to_num(0.5), eps=1e-4)
+        return torch.logit(column_moments(x)[0].nan_to_num(0.5), eps=1e-4)
 
     def feature_log_prob(self, x, out):
         missing = missing_entries(x)

@@ -6,7 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import LOG_2PI, Likelihood, column_means, log_data_variance, missing_entries
+from .base import (
+    LOG_2PI,
+    Likelihood,
+    column_moments,
+    log_data_variance,
+    missing_entries,
+)
 
 
 class GaussianLikelihood(Likelihood):
@@ -34,7 +40,7 @@ class GaussianLikelihood(Likelihood):
         log_var = log_data_variance(x)
         self.log_var.fill_(log_var)
         self.min_log_var.fill_(log_var + 2 * math.log(1e-3))
-        return column_means(x).nan_to_num(0.0)
+        return column_moments(x)[0].nan_to_num(0.0)
 
     def log_variance(self):
         return self.min_log_var + F.softplus(self.log_var - self.min_log_var)

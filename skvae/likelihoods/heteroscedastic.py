@@ -5,7 +5,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import LOG_2PI, Likelihood, column_means, log_data_variance, missing_entries
+from .base import (
+    LOG_2PI,
+    Likelihood,
+    column_moments,
+    log_data_variance,
+    missing_entries,
+)
 
 # the least variance, relative to the data's overall variance
 VARIANCE_FLOOR = 1e-3
@@ -52,7 +58,7 @@ class HeteroscedasticGaussian(Likelihood):
         # invert that for the starting log-variance
         above_floor = (log_var - self.min_log_var).clamp_min(math.log(2))
         raw = self.min_log_var + torch.log(torch.expm1(above_floor))
-        mean = column_means(x).nan_to_num(0.0)
+        mean = column_moments(x)[0].nan_to_num(0.0)
         return torch.cat([mean, raw])
 
     def feature_log_prob(self, x, out):

@@ -2,7 +2,7 @@
 
 import torch
 
-from .base import Likelihood, column_means, missing_entries
+from .base import Likelihood, column_moments, missing_entries
 
 
 class SquaredError(Likelihood):
@@ -17,7 +17,7 @@ class SquaredError(Likelihood):
     @torch.no_grad()
     def initialise(self, x):
         """Reconstructions start at the mean training sample."""
-        return column_means(x).nan_to_num(0.0)
+        return column_moments(x)[0].nan_to_num(0.0)
 
     def feature_log_prob(self, x, out):
         missing = missing_entries(x)

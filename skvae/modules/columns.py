@@ -12,7 +12,7 @@ entries are missing (Mattei & Frellsen, 2019; Nazábal et al., 2020).
 import torch
 from torch import nn
 
-from ..likelihoods.base import missing_entries, observed_moments
+from ..likelihoods.base import column_moments, missing_entries
 
 
 class Columns(nn.Module):
@@ -61,7 +61,7 @@ class Columns(nn.Module):
         if not self.standardised:
             return
         numbers = x[:, self.numbers] if self.mixed else x
-        loc, variance = observed_moments(numbers, dim=0)
+        loc, variance = column_moments(numbers)
         std = variance.sqrt()
         self.loc.copy_(loc.nan_to_num(0.0))
         self.scale.copy_(torch.where(std > 1e-12, std, 1.0).nan_to_num(1.0))
