@@ -63,9 +63,16 @@ class TorchBackend:
             val = None if val is None else rows.indices(val)
             batch_norm = self._prepare_module(rows, train, fresh)
             batch_size = min(self.batch_size, len(train))
+            trim_fraction = self.trim_fraction
+            if trim_fraction == "auto":
+                trim_fraction = self._auto_trim_fraction()
             try:
                 step = make_step(
-                    self.module_, self.compile, self.mixed_precision, self.trim_fraction
+                    self.module_,
+                    self.compile,
+                    self.mixed_precision,
+                    trim_fraction,
+                    self.trim_weight,
                 )
                 run = TrainingRun(
                     self,

@@ -77,7 +77,8 @@ class BaseAutoencoder(
         ],
         "tol": [Interval(Real, 0, None, closed="left")],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "trim_fraction": [Interval(Real, 0, 0.5, closed="left"), StrOptions({"auto"})],
+        "trim_weight": [Interval(Real, 0, 1, closed="both")],
         "device": [str, torch.device],
         "compile": ["boolean"],
         "mixed_precision": [None, StrOptions({"bf16"})],
@@ -115,6 +116,10 @@ class BaseAutoencoder(
 
     def _check_values(self, X):
         """Model-specific checks of the values of a validated ``X``."""
+
+    def _auto_trim_fraction(self):
+        """The share of each batch that ``trim_fraction='auto'`` down-weights."""
+        return 0.0
 
     def _scorer(self, validation=False):
         """The per-row function of ``score_samples``, and its cost per row.

@@ -119,7 +119,8 @@ class DenoisingAE(BaseAutoencoder):
         n_iter_no_change="auto",
         tol=1e-4,
         contamination=0.1,
-        trim_fraction=0.0,
+        trim_fraction="auto",
+        trim_weight=0.3,
         device="auto",
         compile=False,
         mixed_precision=None,
@@ -153,6 +154,7 @@ class DenoisingAE(BaseAutoencoder):
         self.tol = tol
         self.contamination = contamination
         self.trim_fraction = trim_fraction
+        self.trim_weight = trim_weight
         self.device = device
         self.compile = compile
         self.mixed_precision = mixed_precision

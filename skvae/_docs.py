@@ -171,15 +171,25 @@ or None, default='from_dtype'
         Expected share of outliers in the training data; sets ``offset_``
         so that ``predict`` flags that share of the training samples.
 
-    trim_fraction : float in [0, 0.5), default=0.0
-        Share of each training batch left out of its gradient step: the
-        samples the model fits worst (highest loss). Outliers among the
-        training samples are then not learned, which makes ``score_samples``
-        rank them lower: to detect outliers in unlabeled, contaminated
-        data, set it at or above the share of outliers you expect.
-        ``loss_curve_`` records the loss of the samples kept. 0 fits every
-        sample, which is what dimensionality reduction and generation want,
-        and what does best on clean training data.
+    trim_fraction : float in [0, 0.5) or 'auto', default='auto'
+        Share of each training batch that counts less in its gradient step:
+        the samples the model fits worst (highest loss), which weigh
+        ``trim_weight``. Outliers among the training samples are then
+        hardly learned, which makes ``score_samples`` rank them lower: to
+        detect outliers in unlabeled, contaminated data, set it at or above
+        the share of outliers you expect. 0 fits every sample alike.
+        'auto' is 0.1 with ``likelihood='heteroscedastic'`` (``VAE``'s
+        default), whose variance per sample lets the hard part of normal
+        data still be learned, and 0 otherwise: with one variance per
+        feature, or none, down-weighting the worst-fitted samples shrinks
+        the spread the model learns, and held-out samples score lower.
+
+    trim_weight : float in [0, 1], default=0.3
+        Weight of the ``trim_fraction`` worst samples of each batch in its
+        loss, the others weighing 1. 0 leaves them out of training, which
+        ranks outliers in the training data best but leaves the hardest
+        part of normal data unlearned. ``loss_curve_`` records the weighted
+        mean loss.
 
     device : str, default='auto'
         Torch device: 'auto' (CUDA when available, else CPU), 'cpu',
@@ -265,7 +275,9 @@ or None, default='from_dtype'
         column names.
 
     loss_curve_ : list of float
-        Mean training loss per sample of each epoch, in nats for the VAEs.
+        Mean training loss per sample of each epoch, in nats for the VAEs;
+        the worst-fitted samples weigh as ``trim_fraction`` and
+        ``trim_weight`` say.
 
     validation_scores_ : list of float or None
         Mean ``score_samples`` on the validation split after each epoch,

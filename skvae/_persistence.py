@@ -187,7 +187,11 @@ def load(path):
             f"{sorted(ESTIMATORS)}; import the module that defines it first",
         )
     try:
-        estimator = cls(**decode(payload["params"]))
+        params = decode(payload["params"])
+        if "trim_weight" in cls._get_param_names():
+            # written before trim_weight: its trimming left the worst rows out
+            params.setdefault("trim_weight", 0.0)
+        estimator = cls(**params)
         estimator.__setstate__(decode(payload["attributes"]))
     except Exception as exc:  # built from the file's data: the file is at fault
         raise _invalid(path, f"its {name} does not load ({exc!r})") from exc

@@ -47,6 +47,9 @@ class BaseVAE(BaseAutoencoder, abstract=True):
             encoder, decoder, self.latent_dim, likelihood, layout
         )
 
+    def _auto_trim_fraction(self):
+        return LIKELIHOODS[self.likelihood].auto_trim_fraction
+
     def _loss_schedule(self):
         kl_weight, settled_after = kl_warmup(
             self.beta, self.kl_warmup_epochs, self.kl_warmup_delay
@@ -207,7 +210,8 @@ class VAE(BaseVAE):
         n_iter_no_change="auto",
         tol=1e-4,
         contamination=0.1,
-        trim_fraction=0.0,
+        trim_fraction="auto",
+        trim_weight=0.3,
         device="auto",
         compile=False,
         mixed_precision=None,
@@ -241,6 +245,7 @@ class VAE(BaseVAE):
         self.tol = tol
         self.contamination = contamination
         self.trim_fraction = trim_fraction
+        self.trim_weight = trim_weight
         self.device = device
         self.compile = compile
         self.mixed_precision = mixed_precision

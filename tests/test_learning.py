@@ -1,12 +1,16 @@
 """The models really learn: quality on scikit-learn's 8x8 digits, in seconds."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from skvae import VAE, ConvVAE, DenoisingAE
+from skvae.training.loop import make_step
 
 
 def reconstruction_mse(model, X):
@@ -173,13 +177,69 @@ def test_trimmed_training_leaves_outliers_in_the_data_unlearned(make, digits_spl
     X_eval = np.vstack([X_test, 1 - X_test[:100]])
     is_outlier = np.r_[np.zeros(len(X_test)), np.ones(100)]
 
-    def auc(trim_fraction):
-        model = make(epochs=30, trim_fraction=trim_fraction, random_state=0).fit(X)
+    def auc(**trim):
+        model = make(epochs=30, random_state=0, **trim).fit(X)
         return roc_auc_score(is_outlier, -model.score_samples(X_eval))
 
-    plain, trimmed = auc(0.0), auc(0.1)
+    plain = auc(trim_fraction=0.0)
+    left_out = auc(trim_fraction=0.1, trim_weight=0.0)
     assert plain < 0.97  # learned as normal: they rank among the digits
-    assert trimmed > 0.99
+    assert left_out > 0.99
+
+
+def test_down_weighted_rows_are_still_learned_and_left_out_ones_are_not(
+    digits_split,
+):
+    # the worst-fitted tenth of clean digits is their hard part, not outliers
+    X_train, X_test = digits_split[:2]
+
+    def held_out_score(**trim):
+        return VAE(epochs=30, random_state=0, **trim).fit(X_train).score(X_test)
+
+    every_row = held_out_score(trim_fraction=0.0)
+    assert held_out_score() > every_row - 2  # nats per digit
+    assert held_out_score(trim_weight=0.0) < every_row - 5
+
+
+@pytest.mark.parametrize(
+    "make, share",
+    [
+        (lambda **kw: VAE(**kw), 0.1),  # a variance per sample
+        (lambda **kw: VAE(likelihood="gaussian", **kw), 0.0),
+        (lambda **kw: VAE(likelihood="bernoulli", **kw), 0.0),
+        (lambda **kw: DenoisingAE(**kw), 0.0),
+    ],
+    ids=["heteroscedastic", "gaussian", "bernoulli", "DenoisingAE"],
+)
+def test_auto_trim_down_weights_only_where_each_sample_has_its_variance(
+    make, share, digits_split
+):
+    X = digits_split[0][:300]
+
+    def curve(trim_fraction):
+        model = make(epochs=3, trim_fraction=trim_fraction, random_state=0)
+        return model.fit(X).loss_curve_
+
+    assert curve("auto") == curve(share)
+    assert curve("auto") != curve(0.1 - share)  # trimming changes training
+
+
+@pytest.mark.parametrize("trim_weight", [0.0, 0.1, 1.0])
+def test_the_worst_rows_of_a_batch_weigh_trim_weight_in_its_step(trim_weight):
+    # row i's loss is w_i * x_i, so w_i's gradient is x_i times row i's weight
+    w = torch.ones(10, requires_grad=True)
+    module = SimpleNamespace(loss=lambda batch, terms: w * batch)
+    run = SimpleNamespace(
+        terms=None, loss_kwargs={}, optimizer=torch.optim.SGD([w], lr=0.0)
+    )
+    step = make_step(module, trim_fraction=0.2, trim_weight=trim_weight)
+    batch = torch.arange(1.0, 11.0)
+    loss = step(run, batch)
+
+    weights = torch.tensor([1.0] * 8 + [trim_weight] * 2)  # rows 9 and 10 worst
+    assert loss.item() == pytest.approx((weights * batch).sum() / weights.sum())
+    expected_grad = weights * batch / weights.sum()
+    torch.testing.assert_close(w.grad, expected_grad)
 
 
 def factor_rows(rng, mixing, n):

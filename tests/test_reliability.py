@@ -556,5 +556,7 @@ def test_model_files_of_skvae_0_1_0_load_and_score_alike(name, digits):
     expected = np.load(data / "scores-0.1.0.npz")[name]
     # alike up to float32 rounding, which differs between CPUs' kernels
     np.testing.assert_allclose(model.score_samples(digits[0][:20]), expected, rtol=1e-6)
+    # its trimming, if any, goes on leaving the worst rows out
+    assert model.get_params()["trim_weight"] == 0.0
     model.partial_fit(digits[0][:200])  # and it trains on
     assert model.n_iter_ == 3

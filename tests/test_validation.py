@@ -108,6 +108,8 @@ def test_dense_models_refuse_3d_arrays():
         (dict(activation="swish"), "'activation' parameter"),
         (dict(contamination=0.7), "'contamination' parameter"),
         (dict(trim_fraction=0.5), "'trim_fraction' parameter"),
+        (dict(trim_fraction="half"), "'trim_fraction' parameter"),
+        (dict(trim_weight=1.5), "'trim_weight' parameter"),
         (dict(train_importance_samples=0), "'train_importance_samples' parameter"),
         (dict(learning_rate_schedule="linear"), "'learning_rate_schedule' parameter"),
         (dict(validation_fraction=1.0), "'validation_fraction' parameter"),

@@ -37,6 +37,9 @@ def missing_entries(x):
 def column_moments(x):
     """Mean and variance (``ddof=0``) of each column's observed entries, NaN
     where a column has none; complete data takes one pass and makes no copy."""
+    if x.numel() == 0:  # no rows or no columns (a table of categories only)
+        none = x.new_full(x.shape[1:], math.nan)
+        return none, none
     if missing_entries(x) is None:
         variance, mean = torch.var_mean(x, dim=0, correction=0)
         return mean, variance
@@ -68,6 +71,10 @@ class Likelihood(nn.Module):
     #: whether a dense model standardises numeric columns for it (a
     #: location-scale family); the model then adds the scaling's Jacobian
     standardised = False
+    #: the share of each batch that ``trim_fraction='auto'`` down-weights:
+    #: 0 where down-weighting the worst-fitted rows would shrink a scale
+    #: shared by all rows, and with it the held-out likelihood
+    auto_trim_fraction = 0.0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -39,6 +39,9 @@ class HeteroscedasticGaussian(Likelihood):
     name = "heteroscedastic"
     outputs_per_feature = 2
     standardised = True
+    # each row has its own variance, which down-weighting the worst-fitted
+    # rows leaves to them: outliers in the training data go unlearned
+    auto_trim_fraction = 0.1
 
     def __init__(self, n_features):
         super().__init__(n_features)

@@ -164,15 +164,17 @@ def _train_epoch(run, batch_hooks):
     return epoch_loss
 
 
-def make_step(module, compile=False, mixed_precision=None, trim_fraction=0.0):
+def make_step(
+    module, compile=False, mixed_precision=None, trim_fraction=0.0, trim_weight=0.0
+):
     """The optimizer step on a batch: ``step(run, batch)`` returns its loss.
 
     ``compile`` passes the model's loss through ``torch.compile`` (a local
     of this call, so nothing compiled is pickled; torch keeps the compiled
     code for the process, and later fits reuse it). ``mixed_precision='bf16'``
     runs it under bfloat16 autocast; models keep their loss terms float32.
-    The batch's loss is the mean over its rows without the ``trim_fraction``
-    worst of them.
+    The batch's loss is the weighted mean over its rows in which the
+    ``trim_fraction`` worst of them weigh ``trim_weight`` and the others 1.
     """
     loss_fn = torch.compile(module.loss) if compile else module.loss
 
@@ -184,9 +186,15 @@ def make_step(module, compile=False, mixed_precision=None, trim_fraction=0.0):
         with autocast:
             row_losses = loss_fn(batch, terms=run.terms, **run.loss_kwargs)
         n_kept = math.ceil((1 - trim_fraction) * row_losses.shape[0])
-        if n_kept < row_losses.shape[0]:
-            row_losses = torch.topk(row_losses, n_kept, largest=False).values
-        loss = row_losses.mean()
+        if n_kept == row_losses.shape[0] or trim_weight == 1:
+            loss = row_losses.mean()
+        else:
+            ordered = row_losses.sort().values  # kept apart: a worst row may be inf
+            kept, worst = ordered[:n_kept], ordered[n_kept:]
+            loss = kept.mean()
+            if trim_weight > 0:
+                total = kept.sum() + trim_weight * worst.sum()
+                loss = total / (n_kept + trim_weight * worst.shape[0])
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
