@@ -191,8 +191,9 @@ def make_step(
         else:
             ordered = row_losses.sort().values  # kept apart: a worst row may be inf
             kept, worst = ordered[:n_kept], ordered[n_kept:]
-            loss = kept.mean()
-            if trim_weight > 0:
+            if trim_weight == 0:
+                loss = kept.mean()
+            else:
                 total = kept.sum() + trim_weight * worst.sum()
                 loss = total / (n_kept + trim_weight * worst.shape[0])
         run.optimizer.zero_grad(set_to_none=True)
