@@ -1,4 +1,5 @@
-"""Scaling out: searches on Dask and Ray clusters, out-of-core training.
+"""Scaling out: searches on Dask and Ray clusters, out-of-core training,
+data-parallel training under torchrun.
 
 The recipes of docs/scaling.md, run on this machine. The tests skip where
 dask, distributed, dask-ml or ray are not installed.
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from test_docs import fenced_blocks
 
+import skvae
 from skvae import VAE
 
 KW = dict(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
@@ -131,3 +134,26 @@ def test_incremental_trains_on_a_memory_mapped_dask_array(digits_split, tmp_path
         held_out = model.score(da.from_array(X_test, chunks=(100, -1)), None)
     assert model.estimator_.n_iter_ == 3 * X.numblocks[0]
     assert held_out > first_block.score(X_test) + 5  # nats per sample
+
+
+def test_the_data_parallel_recipe_trains_a_model_under_torchrun(digits, tmp_path):
+    # the page's script as written, on two CPU processes (gloo)
+    page = pathlib.Path(__file__).parents[1] / "docs" / "scaling.md"
+    (script,) = [c for _, _, c in fenced_blocks(page) if "train_ddp.py" in c]
+    (tmp_path / "train_ddp.py").write_text(script)
+    X = digits[0].astype(np.float32)
+    np.save(tmp_path / "train.npy", X)
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    done = subprocess.run(
+        [*run, "--nproc_per_node=2", "train_ddp.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    trained = skvae.load(tmp_path / "vae.skvae")
+    # where the recipe starts: its short first fit
+    start = VAE(latent_dim=16, epochs=1, random_state=0).fit(X)
+    assert trained.score(X) > start.score(X) + 10  # nats per sample
+    assert np.mean(trained.predict(X) == -1) == pytest.approx(0.1, abs=0.01)
