@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from test_docs import fenced_blocks
+from test_docs import ROOT, fenced_blocks
 
 import skvae
 from skvae import VAE
@@ -138,14 +138,14 @@ def test_incremental_trains_on_a_memory_mapped_dask_array(digits_split, tmp_path
 
 def test_the_data_parallel_recipe_trains_a_model_under_torchrun(digits, tmp_path):
     # the page's script as written, on two CPU processes (gloo)
-    page = pathlib.Path(__file__).parents[1] / "docs" / "scaling.md"
+    page = ROOT / "docs" / "scaling.md"
     (script,) = [c for _, _, c in fenced_blocks(page) if "train_ddp.py" in c]
     (tmp_path / "train_ddp.py").write_text(script)
     X = digits[0].astype(np.float32)
     np.save(tmp_path / "train.npy", X)
-    run = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     done = subprocess.run(
-        [*run, "--nproc_per_node=2", "train_ddp.py"],
+        [*torchrun, "--nproc_per_node=2", "train_ddp.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
