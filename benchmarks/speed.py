@@ -51,9 +51,12 @@ from skvae import VAE, ConvVAE, DenoisingAE
 PYOD_NET = dict(
     hidden_layer_sizes=(128, 64, 32),
     latent_dim=2,
-    # PyOD's work: one output per pixel, and scores from one posterior draw
+    # PyOD's work: one output per pixel, scores from one posterior draw,
+    # an N(0, I) prior and the rows as given
     likelihood="gaussian",
     n_importance_samples=1,
+    prior="normal",
+    smoothing=0,
     dropout=0.2,
     weight_decay=1e-5,
     validation_fraction=0,

@@ -86,6 +86,7 @@ class ConvVAE(BaseVAE):
         kl_warmup_delay=0,
         n_importance_samples=1,
         train_importance_samples=1,
+        prior="auto",
         epochs="auto",
         batch_size=128,
         learning_rate=1e-3,
@@ -122,6 +123,7 @@ class ConvVAE(BaseVAE):
         self.kl_warmup_delay = kl_warmup_delay
         self.n_importance_samples = n_importance_samples
         self.train_importance_samples = train_importance_samples
+        self.prior = prior
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -93,7 +93,21 @@ default=%(likelihood_default)s
         2016), which gives models of higher ``log p(x)`` at about ``K``
         times the decoder work per step (see the quality benchmark). The
         KL weight (``beta``, warm-up) then scales each draw's log ratio of
-        prior to posterior.""",
+        prior to posterior.
+
+    prior : {'auto', 'normal', 'mixture'}, default='auto'
+        The distribution ``p(z)`` of the latent codes. 'normal' is
+        ``N(0, I)``. 'mixture' is a mixture of 30 diagonal Gaussians
+        learned with the model: on data made of groups (classes, regimes)
+        it leaves no prior mass between the groups' codes, so rows that
+        fall between groups score lower; its KL term is a Monte Carlo
+        estimate. 'auto' takes 'mixture' for numeric tables (a dense model
+        whose likelihood standardises the columns, none of them
+        categorical) and 'normal' otherwise: with categorical columns, the
+        posterior of a row with a category not seen in ``fit`` can land
+        where the mixture is dense and score the row as normal.
+        ``sample`` draws codes from it; ``plot_manifold``'s grid follows
+        ``N(0, 1)`` quantiles whatever the prior.""",
     "table_parameters": """\
     categorical_features : 'from_dtype', array-like of int, str or bool, \
 or None, default='from_dtype'

@@ -66,10 +66,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         dimensions and one variance per column (``likelihood='gaussian'``,
         whose conditional means impute better than a variance per sample),
         trained in batches of 32 on the 10-sample importance-weighted bound
-        for up to 300 epochs, stopping after 30 epochs without improvement."""
+        for up to 300 epochs, stopping after 30 epochs without improvement,
+        with a standard normal prior on the rows as given (no smoothing)."""
         return VAE(
             latent_dim=8,
             likelihood="gaussian",
+            prior="normal",
+            smoothing=0,
             n_importance_samples=1,
             epochs=300,
             batch_size=32,

@@ -35,6 +35,10 @@ FORMAT = "skvae"
 # the layout of the file; a change that older versions would misread raises it
 VERSION = 1
 _TAG = "__skvae_type__"
+# parameters added since 0.1.0, at the values that keep an older model's
+# behaviour: its trimming left the worst rows out, its prior was N(0, I)
+# and it trained on the rows as given
+_LEGACY_PARAMS = {"trim_weight": 0.0, "prior": "normal", "smoothing": 0.0}
 
 
 class Persistent:
@@ -75,6 +79,8 @@ class Persistent:
         optimizer_state = state.pop("_optimizer", None)
         if module_state is not None:
             state = {**_before_tables(state), **state}
+        # a pickle of an older version lacks the newer parameters
+        state = {**_legacy_params(type(self), state, self.__dict__), **state}
         super().__setstate__(state)
         if module_state is None:
             return
@@ -109,6 +115,12 @@ def _before_tables(state):
         "_dtypes_in": None,
         "_gaps": False,
     }
+
+
+def _legacy_params(cls, *known):
+    """The legacy values of ``cls``'s parameters that none of ``known`` holds."""
+    names = set(cls._get_param_names()).difference(*known)
+    return {name: v for name, v in _LEGACY_PARAMS.items() if name in names}
 
 
 def _load_module_state(module, state):
@@ -188,10 +200,7 @@ def load(path):
         )
     try:
         params = decode(payload["params"])
-        if "trim_weight" in cls._get_param_names():
-            # written before trim_weight: its trimming left the worst rows out
-            params.setdefault("trim_weight", 0.0)
-        estimator = cls(**params)
+        estimator = cls(**params, **_legacy_params(cls, params))
         estimator.__setstate__(decode(payload["attributes"]))
     except Exception as exc:  # built from the file's data: the file is at fault
         raise _invalid(path, f"its {name} does not load ({exc!r})") from exc

@@ -12,11 +12,21 @@ from ._base import BaseAutoencoder
 from ._docs import fill_doc
 from .likelihoods import LIKELIHOODS
 from .likelihoods.categorical import CategoricalLikelihood
+from .modules.priors import PRIORS
 from .modules.vae import IW_BLOCK, VariationalAutoencoder
 from .training.schedules import LossSchedule, kl_warmup
 
 # posterior draws whose importance weights average an imputation (at least)
 IMPUTE_SAMPLES = 100
+# smoothing='auto' on numeric tables, in standard deviations of each column
+AUTO_SMOOTHING = 0.1
+
+
+def _numeric_table(layout):
+    """Whether rows are a table of numbers only, standardised for the
+    likelihood: where the 'auto' prior and smoothing were measured to help
+    (with categorical columns both made outlier scores worse)."""
+    return layout.standardised and not layout.mixed
 
 
 class BaseVAE(BaseAutoencoder, abstract=True):
@@ -33,6 +43,7 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         "kl_warmup_delay": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "train_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "prior": [StrOptions({"auto", *PRIORS})],
     }
 
     def _build_module(self, n_features):
@@ -43,9 +54,22 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         encoder, decoder = backbone(
             self, layout.n_inputs, likelihood.n_outputs, self.latent_dim
         )
+        prior = self.prior
+        if prior == "auto":
+            prior = "mixture" if _numeric_table(layout) else "normal"
         return VariationalAutoencoder(
-            encoder, decoder, self.latent_dim, likelihood, layout
+            encoder,
+            decoder,
+            self.latent_dim,
+            likelihood,
+            layout,
+            PRIORS[prior](self.latent_dim),
+            self._smoothing(layout),
         )
+
+    def _smoothing(self, layout):
+        """The training noise, in standard deviations of each column."""
+        return 0.0
 
     def _auto_trim_fraction(self):
         return LIKELIHOODS[self.likelihood].auto_trim_fraction
@@ -96,7 +120,7 @@ class BaseVAE(BaseAutoencoder, abstract=True):
         Returns
         -------
         X_new : ndarray or DataFrame of shape (n_samples, n_features)
-            The decoder's mean for each code drawn from ``N(0, I)`` (pixel
+            The decoder's mean for each code drawn from the prior (pixel
             intensities in [0, 1] with ``likelihood='bernoulli'``); the most
             probable category of categorical columns, as in
             ``inverse_transform``.
@@ -107,7 +131,7 @@ class BaseVAE(BaseAutoencoder, abstract=True):
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
         rng = check_random_state(random_state)
-        codes = rng.standard_normal((n_samples, self.latent_dim))
+        codes = self.module_.prior.sample(n_samples, rng)
         return self._restore(self._forward(self.module_.decode, codes))
 
 
@@ -135,6 +159,19 @@ class VAE(BaseVAE):
     %(dense_parameters)s
 
     %(vae_parameters)s
+
+    smoothing : float or 'auto', default='auto'
+        Standard deviation of the Gaussian noise added to the numeric
+        values of training rows, in units of each column's standard
+        deviation: the model fits the data's density smoothed by that
+        kernel, as a kernel density estimate does. On tables where many
+        rows share a value (zeros, counts) it keeps the per-sample
+        variance of 'heteroscedastic' from shrinking onto that value, where
+        a normal row slightly off it would score as an outlier. 'auto' is
+        0.1 on tables of numeric columns only, which the likelihood
+        standardises, and 0 otherwise (with categorical columns it made
+        outlier scores worse); a positive value needs a likelihood that
+        standardises. Scores are of the rows as given, without noise.
 
     %(table_parameters)s
 
@@ -183,6 +220,7 @@ class VAE(BaseVAE):
     _parameter_constraints = {
         **BaseVAE._parameter_constraints,
         **BaseVAE._TABLE_CONSTRAINTS,
+        "smoothing": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -198,6 +236,8 @@ class VAE(BaseVAE):
         kl_warmup_delay=0,
         n_importance_samples=16,
         train_importance_samples=1,
+        prior="auto",
+        smoothing="auto",
         categorical_features="from_dtype",
         epochs="auto",
         batch_size=128,
@@ -232,6 +272,8 @@ class VAE(BaseVAE):
         self.kl_warmup_delay = kl_warmup_delay
         self.n_importance_samples = n_importance_samples
         self.train_importance_samples = train_importance_samples
+        self.prior = prior
+        self.smoothing = smoothing
         self.categorical_features = categorical_features
         self.epochs = epochs
         self.batch_size = batch_size
@@ -254,3 +296,15 @@ class VAE(BaseVAE):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
         self.log_dir = log_dir
+
+    def _smoothing(self, layout):
+        if self.smoothing == "auto":
+            return AUTO_SMOOTHING if _numeric_table(layout) else 0.0
+        if self.smoothing and not layout.standardised:
+            raise ValueError(
+                f"smoothing={self.smoothing} is in standard deviations of the "
+                f"numeric columns, which likelihood={self.likelihood!r} does not "
+                f"standardise; use smoothing=0 or a Gaussian likelihood "
+                f"('heteroscedastic' or 'gaussian')."
+            )
+        return float(self.smoothing)

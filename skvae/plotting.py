@@ -221,11 +221,12 @@ def plot_manifold(
 ):
     """Decode an ``n x n`` grid of latent points and tile the images.
 
-    The grid is evenly spaced in probability under the prior: its
-    coordinates are ``norm.ppf(linspace(*quantiles, n))`` along the two
-    latent dimensions ``dims``; all other dimensions are 0 (the prior's
-    mean). The top-left image has the lowest ``dims[0]`` and highest
-    ``dims[1]`` coordinate, as in a scatter plot.
+    The grid is evenly spaced in probability under ``N(0, 1)``, the
+    prior of models with ``prior='normal'``: its coordinates are
+    ``norm.ppf(linspace(*quantiles, n))`` along the two latent dimensions
+    ``dims``; all other dimensions are 0 (that prior's mean). The
+    top-left image has the lowest ``dims[0]`` and highest ``dims[1]``
+    coordinate, as in a scatter plot.
 
     Parameters
     ----------
@@ -236,7 +237,7 @@ def plot_manifold(
     dims : pair of int, default=(0, 1)
         The latent dimensions the grid spans.
     quantiles : pair of float, default=(0.05, 0.95)
-        Prior quantiles of the first and last grid lines.
+        ``N(0, 1)`` quantiles of the first and last grid lines.
     image_shape : tuple of int, default=None
         Shape of a decoded image; taken from the estimator if None
         (``image_shape_``, or square single-channel images).

@@ -556,7 +556,24 @@ def test_model_files_of_skvae_0_1_0_load_and_score_alike(name, digits):
     expected = np.load(data / "scores-0.1.0.npz")[name]
     # alike up to float32 rounding, which differs between CPUs' kernels
     np.testing.assert_allclose(model.score_samples(digits[0][:20]), expected, rtol=1e-6)
-    # its trimming, if any, goes on leaving the worst rows out
-    assert model.get_params()["trim_weight"] == 0.0
+    # it goes on training as it was trained: trimming, if any, leaves the
+    # worst rows out; the prior is N(0, I); rows are not smoothed
+    params = model.get_params()
+    assert params["trim_weight"] == 0.0
+    if name != "denoisingae":
+        assert params["prior"] == "normal"
+    assert params.get("smoothing", 0.0) == 0.0
     model.partial_fit(digits[0][:200])  # and it trains on
     assert model.n_iter_ == 3
+
+
+def test_a_pickle_from_before_priors_and_smoothing_loads_as_it_was_trained(digits):
+    X = digits[0][:200]
+    model = VAE(prior="normal", smoothing=0, epochs=2, random_state=0).fit(X)
+    state = model.__getstate__()
+    del state["prior"], state["smoothing"]  # as an older version pickled it
+    old = VAE.__new__(VAE)
+    old.__setstate__(state)
+    assert old.get_params()["prior"] == "normal"
+    assert old.get_params()["smoothing"] == 0.0
+    np.testing.assert_array_equal(old.score_samples(X), model.score_samples(X))

@@ -5,6 +5,7 @@ import math
 import torch
 from torch import nn
 
+from .autoencoder import corrupt
 from .base import add_offset, add_terms
 from .noise import row_keys, row_noise
 
@@ -19,17 +20,26 @@ class VariationalAutoencoder(nn.Module):
     input; likelihoods see standardised rows, and the scaling's Jacobian
     turns their log-densities into ones of the data in its units. Missing
     entries (NaN) drop out of the likelihood (Mattei & Frellsen, 2019).
+    ``prior`` (``priors.py``) is ``p(z)``. In training, ``smoothing`` adds
+    Gaussian noise of that many standard deviations to the numeric values
+    of standardised columns: the model then fits the data's density
+    smoothed by that kernel, which keeps a per-sample variance off its
+    floor at values that many rows share.
     """
 
-    def __init__(self, encoder, decoder, latent_dim, likelihood, columns):
+    def __init__(
+        self, encoder, decoder, latent_dim, likelihood, columns, prior, smoothing=0.0
+    ):
         super().__init__()
         self.columns = columns
         self.encoder = encoder
         self.posterior = nn.Linear(encoder.out_features, 2 * latent_dim)
         self.decoder = decoder  # emits likelihood.n_outputs values per row
         self.likelihood = likelihood
+        self.prior = prior
         self.register_buffer("offset", torch.zeros(likelihood.n_outputs))
         self.latent_dim = latent_dim
+        self.smoothing = smoothing
 
     @property
     def widest(self):
@@ -63,7 +73,7 @@ class VariationalAutoencoder(nn.Module):
             eps = torch.randn_like(mean)
         z = mean + torch.exp(0.5 * log_var) * eps
         log_lik = self.likelihood.log_prob(x, self._decoder_out(z))
-        kl = 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(-1)
+        kl = self.prior.kl(mean, log_var, z, eps)
         return log_lik + self.columns.log_jacobian(x), kl
 
     def _draws(self, x, mean, log_var, eps, decode=True):
@@ -85,9 +95,7 @@ class VariationalAutoencoder(nn.Module):
         out = decoded if out is None else out
         log_lik = self.likelihood.log_prob(x[:, None].expand(-1, z.shape[1], -1), out)
         log_lik = log_lik + self.columns.log_jacobian(x)[..., None]
-        # the 2*pi terms cancel
-        log_ratio = -0.5 * (z**2 - eps**2 - log_var[:, None]).sum(-1)
-        return log_lik, log_ratio
+        return log_lik, self.prior.log_ratio(z, eps, log_var[:, None])
 
     def loss(self, x, kl_weight=1.0, n_samples=1, terms=None):
         """Negative ELBO of each row, or with ``n_samples`` K above 1 the
@@ -96,6 +104,8 @@ class VariationalAutoencoder(nn.Module):
         ``kl_weight`` scales the KL term, or in the IWAE bound the log ratio
         of prior to posterior of each draw (annealed importance weights).
         """
+        if self.training and self.smoothing:
+            x = self._smoothed(x)
         if n_samples == 1:
             log_lik, kl = self._elbo_terms(x)
             if terms is not None:
@@ -110,11 +120,19 @@ class VariationalAutoencoder(nn.Module):
         log_weights = log_lik + kl_weight * log_ratio
         return math.log(n_samples) - torch.logsumexp(log_weights, dim=1)
 
+    def _smoothed(self, x):
+        """Rows ``x`` with noise of ``smoothing`` standard deviations of each
+        numeric column added (in the data's units; gaps stay gaps)."""
+        numbers = self.columns.numbers if self.columns.mixed else None
+        level = self.smoothing * self.columns.scale
+        return corrupt(x, "gaussian", level, None, None, numbers)
+
     def score(self, x, n_samples=1):
         """Importance-weighted estimate of ``log p(x)`` in nats (Burda et al., 2016).
 
-        With ``n_samples=1`` it is the ELBO, with the KL term in closed form
-        (less noisy than one importance weight); more samples tighten the
+        With ``n_samples=1`` it is the ELBO, with the prior's KL term (in
+        closed form for ``N(0, I)``, less noisy than one importance weight;
+        one fixed draw for a mixture); more samples tighten the
         bound towards ``log p(x)``. The posterior draws of a row depend on
         its values only (see ``noise.py``): scores are deterministic and do
         not depend on which rows are scored together. Samples are decoded in
