@@ -6,12 +6,10 @@ Subclasses register themselves under their ``name``, the value of the
 estimators' ``prior`` parameter.
 """
 
-import math
-
 import torch
 from torch import nn
 
-LOG_2PI = math.log(2 * math.pi)
+from ..likelihoods.base import LOG_2PI
 
 PRIORS = {}
 
@@ -52,7 +50,7 @@ PRIORS[StandardNormal.name] = StandardNormal
 
 
 class GaussianMixture(StandardNormal):
-    """A mixture of ``N_COMPONENTS`` diagonal Gaussians, learned with the
+    """A mixture of ``n_components`` diagonal Gaussians, learned with the
     model (Dilokthanakul et al., 2016; Tomczak & Welling, 2018).
 
     Data made of groups (classes, regimes, clusters) leaves a standard
